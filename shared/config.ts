@@ -1,0 +1,226 @@
+/**
+ * The one configuration module. Read from the environment once (at cold start), validated with zod,
+ * and a misconfiguration names the variable that is missing or malformed.
+ *
+ * The local stage needs no configuration at all: every value has an embedded default.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors';
+
+export const DATASETS = ['customers', 'products', 'transactions'] as const;
+export type Dataset = (typeof DATASETS)[number];
+
+/** Key-to-dataset routing: the first route whose pattern matches the (decoded) key wins. */
+export interface Route {
+  dataset: Dataset;
+  pattern: RegExp;
+}
+
+/** Default routing table. Keys may sit under any prefix (`starter/customers.csv`). */
+export const DEFAULT_ROUTES: ReadonlyArray<{ dataset: Dataset; pattern: string }> = [
+  { dataset: 'customers', pattern: '(^|/)customers\\.csv(\\.gz)?$' },
+  { dataset: 'products', pattern: '(^|/)products\\.csv(\\.gz)?$' },
+  { dataset: 'transactions', pattern: '(^|/)transactions/d=\\d{4}-\\d{2}-\\d{2}/[^/]+\\.(json|jsonl)(\\.gz)?$' },
+];
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const positiveInt = z.coerce.number().int().positive();
+
+const routesSchema = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON: [{"dataset": "...", "pattern": "regex"}]' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z
+      .array(
+        z.object({
+          dataset: z.enum(DATASETS),
+          pattern: z.string().refine(isRegex, { message: 'is not a valid regular expression' }),
+        }),
+      )
+      .min(1),
+  );
+
+function isRegex(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const envSchema = z.object({
+  STAGE: z.enum(['local', 'dev', 'prod']).default('local'),
+  AWS_REGION: z.string().min(1).default('eu-west-2'),
+  LANDING_BUCKET: z.string().min(3).optional(),
+  EXPORTS_BUCKET: z.string().min(3).optional(),
+  /** Only the local stage talks to an S3-compatible endpoint; AWS stages use the regional endpoint. */
+  S3_ENDPOINT: z.url().optional(),
+  LOCAL_S3_PORT: positiveInt.max(65535).default(4566),
+  INGEST_QUEUE_URL: z.string().optional(),
+  INGEST_DLQ_URL: z.string().optional(),
+  INGEST_BATCH_SIZE: positiveInt.max(10000).default(10),
+  INGEST_MAX_RECEIVE_COUNT: positiveInt.default(5),
+  INGEST_VISIBILITY_TIMEOUT_SECONDS: positiveInt.default(900),
+  DATASET_ROUTES: routesSchema.optional(),
+  WAREHOUSE_ENGINE: z.enum(['duckdb', 'snowflake']).optional(),
+  DUCKDB_PATH: z.string().min(1).optional(),
+  SNOWFLAKE_ACCOUNT: z.string().min(1).optional(),
+  SNOWFLAKE_USER: z.string().min(1).optional(),
+  SNOWFLAKE_ROLE: z.string().min(1).optional(),
+  SNOWFLAKE_WAREHOUSE: z.string().min(1).optional(),
+  SNOWFLAKE_DATABASE: z.string().min(1).default('SHOPPING_PATTERNS'),
+  /** Secrets Manager ARN of the JSON secret holding the key pair (and optionally account/user). */
+  SNOWFLAKE_SECRET_ARN: z.string().min(1).optional(),
+  /** For tests and the loopback fake only: full URL of the Snowflake endpoint. */
+  SNOWFLAKE_ACCESS_URL: z.url().optional(),
+  SNOWFLAKE_STAGE: z.string().min(1).default('RAW.LANDING_STAGE'),
+  SNOWFLAKE_EXPORT_STAGE: z.string().min(1).default('RAW.EXPORT_STAGE'),
+  INGEST_MODE: z.enum(['copy', 'pipe']).default('copy'),
+  SCHEDULE_REBUILD: z.string().min(1).default('cron(0 6 ? * MON *)'),
+  FRESHNESS_MAX_AGE_HOURS: z.coerce.number().positive().default(24),
+  FRESHNESS_SEVERITY: z.enum(['warn', 'error']).optional(),
+  EXPORT_PSEUDONYMISE: bool.default(false),
+  EXPORT_SALT_SECRET_ARN: z.string().min(1).optional(),
+  EXPORT_SALT: z.string().min(16).optional(),
+  TRANSFER_ALLOWED_BUCKETS: z.string().optional(),
+  LOCAL_DIR: z.string().min(1).default('.local'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  stage: Env['STAGE'];
+  region: string;
+  buckets: { landing: string; exports: string };
+  s3Endpoint: string | undefined;
+  queue: {
+    url: string | undefined;
+    dlqUrl: string | undefined;
+    batchSize: number;
+    maxReceiveCount: number;
+    visibilityTimeoutSeconds: number;
+  };
+  routes: Route[];
+  warehouse:
+    | { engine: 'duckdb'; path: string }
+    | {
+        engine: 'snowflake';
+        account: string | undefined;
+        user: string | undefined;
+        role: string | undefined;
+        warehouse: string | undefined;
+        database: string;
+        secretArn: string | undefined;
+        accessUrl: string | undefined;
+        stage: string;
+        exportStage: string;
+        ingestMode: 'copy' | 'pipe';
+      };
+  schedule: { rebuild: string };
+  freshness: { maxAgeHours: number; severity: 'warn' | 'error' };
+  export: { pseudonymise: boolean; saltSecretArn: string | undefined; salt: string | undefined };
+  transfer: { allowedBuckets: string[] | undefined };
+  localDir: string;
+}
+
+/** Parse and validate an environment. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(environment)';
+      const value = typeof issue.path[0] === 'string' ? env[issue.path[0]] : undefined;
+      return `${name}: ${issue.message}${value === undefined ? ' (not set)' : ''}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const local = e.STAGE === 'local';
+  const missing: string[] = [];
+  const need = (name: keyof Env, value: string | undefined, fallback?: string): string => {
+    if (value !== undefined) return value;
+    if (fallback !== undefined) return fallback;
+    missing.push(name);
+    return '';
+  };
+
+  const engine = e.WAREHOUSE_ENGINE ?? (local ? 'duckdb' : 'snowflake');
+  const localDir = path.resolve(e.LOCAL_DIR);
+  const config: Config = {
+    stage: e.STAGE,
+    region: e.AWS_REGION,
+    buckets: {
+      landing: need('LANDING_BUCKET', e.LANDING_BUCKET, local ? 'landing' : undefined),
+      exports: need('EXPORTS_BUCKET', e.EXPORTS_BUCKET, local ? 'exports' : undefined),
+    },
+    s3Endpoint: e.S3_ENDPOINT ?? (local ? `http://127.0.0.1:${e.LOCAL_S3_PORT}` : undefined),
+    queue: {
+      url: e.INGEST_QUEUE_URL,
+      dlqUrl: e.INGEST_DLQ_URL,
+      batchSize: e.INGEST_BATCH_SIZE,
+      maxReceiveCount: e.INGEST_MAX_RECEIVE_COUNT,
+      visibilityTimeoutSeconds: e.INGEST_VISIBILITY_TIMEOUT_SECONDS,
+    },
+    routes: (e.DATASET_ROUTES ?? DEFAULT_ROUTES).map((r) => ({ dataset: r.dataset, pattern: new RegExp(r.pattern) })),
+    warehouse:
+      engine === 'duckdb'
+        ? { engine, path: path.resolve(e.DUCKDB_PATH ?? path.join(localDir, 'warehouse.duckdb')) }
+        : {
+            engine,
+            // account and user may instead come from the secret; the adapter checks after reading it
+            account: e.SNOWFLAKE_ACCOUNT,
+            user: e.SNOWFLAKE_USER,
+            role: e.SNOWFLAKE_ROLE,
+            warehouse: e.SNOWFLAKE_WAREHOUSE,
+            database: e.SNOWFLAKE_DATABASE,
+            secretArn: need('SNOWFLAKE_SECRET_ARN', e.SNOWFLAKE_SECRET_ARN, e.SNOWFLAKE_ACCESS_URL ? '' : undefined),
+            accessUrl: e.SNOWFLAKE_ACCESS_URL,
+            stage: e.SNOWFLAKE_STAGE,
+            exportStage: e.SNOWFLAKE_EXPORT_STAGE,
+            ingestMode: e.INGEST_MODE,
+          },
+    schedule: { rebuild: e.SCHEDULE_REBUILD },
+    freshness: {
+      maxAgeHours: e.FRESHNESS_MAX_AGE_HOURS,
+      severity: e.FRESHNESS_SEVERITY ?? (e.STAGE === 'prod' ? 'error' : 'warn'),
+    },
+    export: { pseudonymise: e.EXPORT_PSEUDONYMISE, saltSecretArn: e.EXPORT_SALT_SECRET_ARN, salt: e.EXPORT_SALT },
+    transfer: {
+      allowedBuckets: e.TRANSFER_ALLOWED_BUCKETS?.split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    },
+    localDir,
+  };
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `invalid configuration for stage ${e.STAGE}:\n  ${missing.map((m) => `${m}: required (not set)`).join('\n  ')}`,
+    );
+  }
+  return config;
+}
+
+let cached: Config | undefined;
+
+/** The process-wide configuration, validated once. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** For tests and the local stack, which set the environment before first use. */
+export function resetConfig(): void {
+  cached = undefined;
+}

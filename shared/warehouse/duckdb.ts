@@ -1,0 +1,192 @@
+/**
+ * DuckDB adapter (`@duckdb/node-api`): the embedded default warehouse, a file under `.local/`.
+ *
+ * One DuckDB instance per file per process (DuckDB allows one writing process per file); each
+ * statement runs on its own short-lived connection, and `transaction()` pins one connection for
+ * BEGIN ... COMMIT. Extensions are never downloaded: json, parquet and icu are built in.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  DuckDBConnection,
+  DuckDBInstance,
+  DuckDBTypeId,
+  JsonDuckDBValueConverter,
+  type DuckDBResultReader,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { classifyError } from '../errors';
+import { columnKind, type ColumnInfo, type Param, type Row, type Scalar, type TableRef, type Warehouse } from './port';
+
+const NUMERIC_AS_STRING = new Set<DuckDBTypeId>([
+  DuckDBTypeId.BIGINT,
+  DuckDBTypeId.UBIGINT,
+  DuckDBTypeId.HUGEINT,
+  DuckDBTypeId.UHUGEINT,
+  DuckDBTypeId.DECIMAL,
+]);
+
+const instances = new Map<string, Promise<DuckDBInstance>>();
+
+async function openInstance(file: string): Promise<DuckDBInstance> {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  try {
+    return await DuckDBInstance.create(file, {
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'true',
+      TimeZone: 'UTC',
+    });
+  } catch (err) {
+    instances.delete(file);
+    throw classifyError(err);
+  }
+}
+
+function toParams(params: readonly Param[] | undefined): DuckDBValue[] | undefined {
+  if (!params || params.length === 0) return undefined;
+  return params.map((p) => (p instanceof Date ? p.toISOString().replace('T', ' ').replace('Z', '') : p));
+}
+
+/** JSON-friendly rows; big integers and decimals become numbers where exactly representable enough. */
+function readRows(reader: DuckDBResultReader): Row[] {
+  const types = reader.columnTypes();
+  const names = reader.deduplicatedColumnNames();
+  const rows = reader.getRowsJson();
+  return rows.map((values) => {
+    const row: Row = {};
+    values.forEach((v, i) => {
+      const name = names[i] as string;
+      const typeId = types[i]?.typeId;
+      row[name] = normalise(v, typeId);
+    });
+    return row;
+  });
+}
+
+function normalise(v: unknown, typeId: DuckDBTypeId | undefined): Scalar {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string' && typeId !== undefined && NUMERIC_AS_STRING.has(typeId)) {
+    const n = Number(v);
+    return typeId === DuckDBTypeId.DECIMAL || Number.isSafeInteger(n) ? n : v;
+  }
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  return JSON.stringify(v);
+}
+
+export class DuckDbWarehouse implements Warehouse {
+  readonly engine = 'duckdb' as const;
+  private pinned: DuckDBConnection | undefined;
+
+  constructor(
+    readonly file: string,
+    pinned?: DuckDBConnection,
+  ) {
+    this.pinned = pinned;
+  }
+
+  private instance(): Promise<DuckDBInstance> {
+    let p = instances.get(this.file);
+    if (!p) {
+      p = openInstance(this.file);
+      instances.set(this.file, p);
+    }
+    return p;
+  }
+
+  /** The raw DuckDB connection, for DuckDB-only fast paths (appenders, COPY). */
+  async withConnection<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.pinned) return fn(this.pinned);
+    const connection = await (await this.instance()).connect();
+    try {
+      return await fn(connection);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  async query<T extends Row = Row>(sql: string, params?: readonly Param[]): Promise<T[]> {
+    return this.run(async (c) => readRows(await c.runAndReadAll(sql, toParams(params))) as T[]);
+  }
+
+  async execute(sql: string, params?: readonly Param[]): Promise<number> {
+    return this.run(async (c) => (await c.run(sql, toParams(params))).rowsChanged);
+  }
+
+  async executeScript(sql: string): Promise<void> {
+    await this.run(async (c) => {
+      const statements = await c.extractStatements(sql);
+      for (let i = 0; i < statements.count; i++) {
+        const prepared = await statements.prepare(i);
+        await prepared.run();
+      }
+    });
+  }
+
+  async *stream(sql: string, params?: readonly Param[]): AsyncIterable<Row[]> {
+    const self = this;
+    const connection = this.pinned ?? (await (await this.instance()).connect());
+    try {
+      let result;
+      try {
+        result = await connection.stream(sql, toParams(params));
+      } catch (err) {
+        throw classifyError(err);
+      }
+      const types = result.columnTypes().map((t) => t.typeId);
+      const names = result.deduplicatedColumnNames();
+      for await (const rows of result.yieldConvertedRows(JsonDuckDBValueConverter)) {
+        yield rows.map((values) => {
+          const row: Row = {};
+          values.forEach((v, i) => {
+            row[names[i] as string] = normalise(v, types[i]);
+          });
+          return row;
+        });
+      }
+    } finally {
+      if (!self.pinned) connection.closeSync();
+    }
+  }
+
+  async transaction<T>(fn: (tx: Warehouse) => Promise<T>): Promise<T> {
+    if (this.pinned) return fn(this); // nested: join the open transaction
+    return this.run(async (c) => {
+      await c.run('BEGIN TRANSACTION');
+      try {
+        const result = await fn(new DuckDbWarehouse(this.file, c));
+        await c.run('COMMIT');
+        return result;
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  async describeTable(table: TableRef): Promise<ColumnInfo[]> {
+    const rows = await this.query<{ column_name: string; data_type: string }>(
+      `select column_name, data_type from information_schema.columns
+        where lower(table_name) = lower(?)
+          and (? is null or lower(table_schema) = lower(?))
+          and (? is null or lower(table_catalog) = lower(?))
+        order by ordinal_position`,
+      [table.table, table.schema ?? null, table.schema ?? null, table.database ?? null, table.database ?? null],
+    );
+    return rows.map((r) => ({ name: r.column_name, type: r.data_type, kind: columnKind(r.data_type) }));
+  }
+
+  async close(): Promise<void> {
+    if (this.pinned) return;
+    const p = instances.get(this.file);
+    instances.delete(this.file);
+    if (p) (await p.catch(() => undefined))?.closeSync();
+  }
+
+  private async run<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    try {
+      return await this.withConnection(fn);
+    } catch (err) {
+      throw classifyError(err);
+    }
+  }
+}
