@@ -28,14 +28,23 @@ const NUMERIC_AS_STRING = new Set<DuckDBTypeId>([
 
 const instances = new Map<string, Promise<DuckDBInstance>>();
 
+/** The raw layer, ledger and quarantine: applied automatically when a file is first opened. */
+export const DUCKDB_SCHEMA_FILE = path.join(__dirname, '..', '..', 'sql', 'duckdb', 'schema.sql');
+
 async function openInstance(file: string): Promise<DuckDBInstance> {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   try {
-    return await DuckDBInstance.create(file, {
+    const instance = await DuckDBInstance.create(file, {
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'true',
-      TimeZone: 'UTC',
     });
+    const connection = await instance.connect();
+    try {
+      await connection.run(fs.readFileSync(DUCKDB_SCHEMA_FILE, 'utf8'));
+    } finally {
+      connection.closeSync();
+    }
+    return instance;
   } catch (err) {
     instances.delete(file);
     throw classifyError(err);
