@@ -1,0 +1,235 @@
+/**
+ * The file ledger: the exactly-once memory of ingest, engine-agnostic SQL over `raw.file_ledger`.
+ * It outlives Snowflake's own load metadata (64 days for COPY, 14 for pipes).
+ *
+ * Statuses: loaded (its rows are live) | replaced (a newer version of the key, or a newer snapshot,
+ * took over) | superseded (never loaded: something newer was already there) | failed (retryable).
+ *
+ * Decisions, in order (DESIGN.md section 5):
+ *   1. A version the ledger has seen as loaded/replaced/superseded is a duplicate: a no-op.
+ *   2. Per key, the newest S3 sequencer wins, within a batch and against the ledger.
+ *   3. Snapshot datasets (customers, products): the newest event time wins across keys.
+ */
+import type { Dataset } from '../config';
+import type { Warehouse } from '../warehouse/port';
+import type { FileUnit, LoadOutcome, QuarantinedLine } from './types';
+
+export const SNAPSHOT_DATASETS: ReadonlySet<Dataset> = new Set<Dataset>(['customers', 'products']);
+
+/** Raw tables each dataset writes, and the column naming the source key. */
+export const DATASET_TABLES: Record<Dataset, readonly string[]> = {
+  customers: ['raw.customers'],
+  products: ['raw.products'],
+  transactions: ['raw.transaction_items', 'raw.transactions'],
+};
+
+/**
+ * S3 sequencers are hex strings that only order events for the same key; compare them after
+ * left-padding to equal length. https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
+ */
+export function compareSequencers(a: string, b: string): number {
+  const width = Math.max(a.length, b.length);
+  const pa = a.toUpperCase().padStart(width, '0');
+  const pb = b.toUpperCase().padStart(width, '0');
+  return pa < pb ? -1 : pa > pb ? 1 : 0;
+}
+
+/** Newer of two events for ordering snapshots across keys: event time, then sequencer, then key. */
+function newerSnapshot(a: FileUnit, b: FileUnit): boolean {
+  if (a.eventTime !== b.eventTime) return Date.parse(a.eventTime) > Date.parse(b.eventTime);
+  if (a.key === b.key) return compareSequencers(a.sequencer, b.sequencer) > 0;
+  return a.key > b.key;
+}
+
+interface LedgerRow {
+  bucket: string;
+  key: string;
+  version: string;
+  status: string;
+  sequencer: string | null;
+  event_time: string | null;
+  [k: string]: string | number | boolean | null;
+}
+
+const settle = (unit: FileUnit, status: 'duplicate' | 'superseded'): LoadOutcome => ({
+  unit,
+  status,
+  rowsLoaded: 0,
+  rowsQuarantined: 0,
+});
+
+/**
+ * Decide which units of one dataset's batch need loading. Every input unit is either in `toLoad`
+ * (at most one per key; for snapshots at most one in all) or settled as duplicate/superseded.
+ */
+export async function triage(wh: Warehouse, units: FileUnit[]): Promise<{ toLoad: FileUnit[]; settled: LoadOutcome[] }> {
+  const settled: LoadOutcome[] = [];
+  if (units.length === 0) return { toLoad: [], settled };
+  const dataset = units[0]!.dataset;
+
+  // 1. within the batch: one candidate per key, the newest sequencer
+  const byKey = new Map<string, FileUnit>();
+  for (const unit of units) {
+    const id = `${unit.bucket}\u0000${unit.key}`;
+    const current = byKey.get(id);
+    if (!current) {
+      byKey.set(id, unit);
+    } else if (compareSequencers(unit.sequencer, current.sequencer) > 0) {
+      settled.push(settle(current, current.version === unit.version ? 'duplicate' : 'superseded'));
+      byKey.set(id, unit);
+    } else {
+      settled.push(settle(unit, current.version === unit.version ? 'duplicate' : 'superseded'));
+    }
+  }
+  let candidates = [...byKey.values()];
+
+  // 2. against the ledger
+  const seen = await ledgerRows(wh, dataset, candidates);
+  const remaining: FileUnit[] = [];
+  for (const unit of candidates) {
+    const rows = seen.filter((r) => r.bucket === unit.bucket && r.key === unit.key);
+    if (rows.some((r) => r.version === unit.version && r.status !== 'failed')) {
+      settled.push(settle(unit, 'duplicate'));
+    } else if (
+      rows.some((r) => (r.status === 'loaded' || r.status === 'replaced') && r.sequencer !== null && compareSequencers(r.sequencer, unit.sequencer) > 0)
+    ) {
+      settled.push(settle(unit, 'superseded'));
+    } else {
+      remaining.push(unit);
+    }
+  }
+  candidates = remaining;
+
+  // 3. snapshots: the newest event across keys wins, against the batch and the loaded snapshot
+  if (SNAPSHOT_DATASETS.has(dataset) && candidates.length > 0) {
+    let newest = candidates[0]!;
+    for (const unit of candidates.slice(1)) if (newerSnapshot(unit, newest)) newest = unit;
+    for (const unit of candidates) if (unit !== newest) settled.push(settle(unit, 'superseded'));
+    const live = await wh.query<LedgerRow>(
+      `select bucket, key, version, status, sequencer, cast(event_time as varchar) as event_time
+         from raw.file_ledger where dataset = ? and status = 'loaded'`,
+      [dataset],
+    );
+    const liveNewer = live.some((r) => {
+      if (r.event_time === null) return false;
+      const asUnit = { ...newest, key: r.key, eventTime: toIso(r.event_time), sequencer: r.sequencer ?? '' };
+      return newerSnapshot(asUnit, newest);
+    });
+    if (liveNewer) {
+      settled.push(settle(newest, 'superseded'));
+      candidates = [];
+    } else {
+      candidates = [newest];
+    }
+  }
+  return { toLoad: candidates, settled };
+}
+
+async function ledgerRows(wh: Warehouse, dataset: Dataset, units: FileUnit[]): Promise<LedgerRow[]> {
+  const rows: LedgerRow[] = [];
+  // bounded IN lists: a batch is at most 10,000 records, keys are chunked to keep statements small
+  for (let i = 0; i < units.length; i += 200) {
+    const chunk = units.slice(i, i + 200);
+    const rowsOf = await wh.query<LedgerRow>(
+      `select bucket, key, version, status, sequencer, cast(event_time as varchar) as event_time
+         from raw.file_ledger
+        where dataset = ? and key in (${chunk.map(() => '?').join(', ')})`,
+      [dataset, ...chunk.map((u) => u.key)],
+    );
+    rows.push(...rowsOf);
+  }
+  return rows;
+}
+
+function toIso(timestamp: string): string {
+  return timestamp.includes('T') ? timestamp : timestamp.replace(' ', 'T') + 'Z';
+}
+
+/** '2019-10-01T11:09:00.123Z' -> '2019-10-01 11:09:00.123' (naive UTC, as both engines store it). */
+export function toWarehouseTimestamp(iso: string): string {
+  return new Date(iso).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/**
+ * Inside the caller's transaction: remove what this unit's key loaded before (transactions), or the
+ * whole previous snapshot (customers/products), with its quarantine rows, and mark the ledger rows
+ * that owned them as replaced.
+ */
+export async function clearPrevious(tx: Warehouse, unit: FileUnit): Promise<void> {
+  const snapshot = SNAPSHOT_DATASETS.has(unit.dataset);
+  for (const table of DATASET_TABLES[unit.dataset]) {
+    if (snapshot) await tx.execute(`delete from ${table}`);
+    else await tx.execute(`delete from ${table} where _file_key = ?`, [unit.key]);
+  }
+  if (snapshot) {
+    await tx.execute(`delete from raw.quarantine where dataset = ?`, [unit.dataset]);
+    await tx.execute(
+      `update raw.file_ledger set status = 'replaced', updated_at = ? where dataset = ? and status = 'loaded'`,
+      [toWarehouseTimestamp(new Date().toISOString()), unit.dataset],
+    );
+  } else {
+    await tx.execute(`delete from raw.quarantine where bucket = ? and key = ?`, [unit.bucket, unit.key]);
+    await tx.execute(
+      `update raw.file_ledger set status = 'replaced', updated_at = ? where bucket = ? and key = ? and status = 'loaded'`,
+      [toWarehouseTimestamp(new Date().toISOString()), unit.bucket, unit.key],
+    );
+  }
+}
+
+export async function insertQuarantine(tx: Warehouse, unit: FileUnit, lines: QuarantinedLine[]): Promise<void> {
+  const now = toWarehouseTimestamp(new Date().toISOString());
+  for (let i = 0; i < lines.length; i += 500) {
+    const chunk = lines.slice(i, i + 500);
+    await tx.execute(
+      `insert into raw.quarantine (bucket, key, version, dataset, line_number, raw_text, reason, quarantined_at)
+       values ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      chunk.flatMap((l) => [unit.bucket, unit.key, unit.version, unit.dataset, l.lineNumber, l.rawText, l.reason, now]),
+    );
+  }
+}
+
+const LEDGER_STATUS: Record<LoadOutcome['status'], string | undefined> = {
+  loaded: 'loaded',
+  superseded: 'superseded',
+  failed: 'failed',
+  duplicate: undefined, // already in the ledger
+};
+
+/** Write (replace) the ledger row of this object version. */
+export async function recordOutcome(tx: Warehouse, outcome: LoadOutcome, firstError?: string): Promise<void> {
+  const status = LEDGER_STATUS[outcome.status];
+  if (!status) return;
+  const { unit } = outcome;
+  const now = toWarehouseTimestamp(new Date().toISOString());
+  const previous = await tx.query<{ attempts: number }>(
+    `select attempts from raw.file_ledger where bucket = ? and key = ? and version = ?`,
+    [unit.bucket, unit.key, unit.version],
+  );
+  await tx.execute(`delete from raw.file_ledger where bucket = ? and key = ? and version = ?`, [
+    unit.bucket,
+    unit.key,
+    unit.version,
+  ]);
+  await tx.execute(
+    `insert into raw.file_ledger
+       (bucket, key, version, dataset, sequencer, event_time, size_bytes, status, rows_loaded, rows_quarantined,
+        first_error, attempts, loaded_at, updated_at)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      unit.bucket,
+      unit.key,
+      unit.version,
+      unit.dataset,
+      unit.sequencer,
+      toWarehouseTimestamp(unit.eventTime),
+      unit.size,
+      status,
+      outcome.rowsLoaded,
+      outcome.rowsQuarantined,
+      firstError ?? outcome.error?.message ?? null,
+      (previous[0]?.attempts ?? 0) + 1,
+      status === 'loaded' ? now : null,
+      now,
+    ],
+  );
+}
