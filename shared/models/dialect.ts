@@ -1,0 +1,91 @@
+/**
+ * The only places where DuckDB and Snowflake need different SQL for the models. Each construct is
+ * one named function with one branch per engine (seed 003, exercise 5: one model, two dialects),
+ * so the models themselves stay portable and there is never a second copy of a model.
+ *
+ * Names passed in are validated model names (`schema.table`, identifiers only); they are written
+ * unquoted, which both engines resolve case-insensitively (Snowflake as upper case), exactly like
+ * the unquoted names inside the model SQL.
+ */
+import { assertIdentifier } from '../warehouse/identifiers';
+import type { Engine } from '../warehouse/port';
+
+export const NEXT_SUFFIX = '__next';
+
+export interface QualifiedName {
+  schema: string;
+  table: string;
+}
+
+export function qualified(name: QualifiedName): string {
+  return `${assertIdentifier(name.schema, 'schema')}.${assertIdentifier(name.table, 'table')}`;
+}
+
+export function nextName(name: QualifiedName): QualifiedName {
+  return { schema: name.schema, table: `${name.table}${NEXT_SUFFIX}` };
+}
+
+/** Build a table model aside, under `<name>__next`; readers keep seeing the current table meanwhile. */
+export function buildAsideStatement(name: QualifiedName, selectSql: string): string {
+  return `create or replace table ${qualified(nextName(name))} as\n${selectSql}`;
+}
+
+export function createViewStatement(name: QualifiedName, selectSql: string): string {
+  return `create or replace view ${qualified(name)} as\n${selectSql}`;
+}
+
+export interface SwapPlan {
+  /** Run the statements inside one transaction (DuckDB) or one by one (Snowflake, where DDL commits itself). */
+  transactional: boolean;
+  statements: string[];
+}
+
+/**
+ * Replace `<name>` by `<name>__next` atomically: readers see the old table or the new one, never a
+ * half-built one and never none.
+ *
+ * - DuckDB: DDL is transactional, so drop + rename commit together.
+ *   https://duckdb.org/docs/stable/sql/statements/alter_table#rename-table
+ * - Snowflake: `ALTER TABLE ... SWAP WITH` exchanges the two tables in one metadata operation;
+ *   `CREATE TABLE IF NOT EXISTS ... LIKE` gives the first run something to swap with, and the old
+ *   contents (now under `__next`) are dropped afterwards (recoverable with UNDROP within the Time
+ *   Travel retention). SWAP also exchanges grants and policies, so readers need future grants on
+ *   the schema and the masking policy is attached to `__next` before the swap (see runner).
+ *   https://docs.snowflake.com/en/sql-reference/sql/alter-table
+ */
+export function swapPlan(engine: Engine, name: QualifiedName): SwapPlan {
+  const target = qualified(name);
+  const next = qualified(nextName(name));
+  switch (engine) {
+    case 'duckdb':
+      return {
+        transactional: true,
+        statements: [`drop table if exists ${target}`, `alter table ${next} rename to ${assertIdentifier(name.table)}`],
+      };
+    case 'snowflake':
+      return {
+        transactional: false,
+        statements: [`create table if not exists ${target} like ${next}`, `alter table ${target} swap with ${next}`, `drop table if exists ${next}`],
+      };
+  }
+}
+
+/**
+ * Snowflake only: attach the partner masking policy to a column of a freshly built relation.
+ * DuckDB has no masking policies; locally the export's pseudonymisation is the equivalent.
+ * https://docs.snowflake.com/en/user-guide/security-column-ddm-use
+ */
+export function attachMaskingPolicyStatement(
+  engine: Engine,
+  relation: QualifiedName,
+  kind: 'table' | 'view',
+  column: string,
+  policy: QualifiedName,
+): string | undefined {
+  switch (engine) {
+    case 'duckdb':
+      return undefined;
+    case 'snowflake':
+      return `alter ${kind} ${qualified(relation)} modify column ${assertIdentifier(column, 'column')} set masking policy ${qualified(policy)} force`;
+  }
+}
