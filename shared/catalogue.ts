@@ -7,6 +7,20 @@
 export const CATEGORIES = ['house', 'clothes', 'fruit_veg', 'sweets', 'food', 'bws'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
+/**
+ * How often each category is picked, relative to the others (integers; they need not sum to 100).
+ * These are the original generator's `products_cats_frequency` counts. Keyed by Category, so a
+ * category missing here (or an extra one) is a compile error: seed 001's `KeyError: 'bws'` cannot recur.
+ */
+export const CATEGORY_FREQUENCY: Readonly<Record<Category, number>> = {
+  house: 15,
+  clothes: 5,
+  fruit_veg: 25,
+  sweets: 20,
+  food: 25,
+  bws: 10,
+};
+
 export interface Product {
   productId: string;
   description: string;
