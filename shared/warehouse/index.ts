@@ -6,13 +6,19 @@
 import { config, type Config } from '../config';
 import { DuckDbWarehouse } from './duckdb';
 import type { Warehouse } from './port';
+import { RemoteWarehouse, runningStack } from './remote';
 
 export type { Warehouse, Row, Param, ColumnInfo, TableRef, Engine, Scalar } from './port';
 
 let current: Warehouse | undefined;
 
 export function createWarehouse(cfg: Config = config()): Warehouse {
-  if (cfg.warehouse.engine === 'duckdb') return new DuckDbWarehouse(cfg.warehouse.path);
+  if (cfg.warehouse.engine === 'duckdb') {
+    // while `npm start` owns the DuckDB file, other local processes go through its loopback endpoint
+    const stack = runningStack(cfg.localDir);
+    if (stack && stack.duckdbPath === cfg.warehouse.path) return new RemoteWarehouse(stack.warehouseUrl);
+    return new DuckDbWarehouse(cfg.warehouse.path);
+  }
   // loaded lazily: snowflake-sdk does network probing and heavy setup at import time
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { SnowflakeWarehouse } = require('./snowflake') as typeof import('./snowflake');

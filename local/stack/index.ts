@@ -1,0 +1,207 @@
+/**
+ * The embedded local stack: the same handlers as AWS, with local adapters around them.
+ *
+ *   landing bucket (s3rver) --object created--> S3-shaped notification --> ingest queue (SQS API)
+ *        --> poller (event source mapping) --> functions/ingest.handler --> DuckDB
+ *   cron from serverless.yml --> functions/rebuild.handler
+ *   loopback warehouse endpoint --> npm run query, sls invoke local, CLIs (DuckDB has one writer)
+ *
+ * `startStack` is used by `npm start` (fixed ports, .local/), by the demo and by integration tests
+ * (free ports, a scratch directory).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { resetConfig, config, type Config } from '../../shared/config';
+import { createLogger, type Logger } from '../../shared/logger';
+import { setS3Client } from '../../shared/storage/object-store';
+import { setWarehouse, warehouse } from '../../shared/warehouse';
+import { STACK_FILE, type StackInfo } from '../../shared/warehouse/remote';
+import { QueueConsumer, type SqsHandler } from './consumer';
+import { toS3Notification } from './notifications';
+import { queueDepth, startLocalQueues, type LocalQueues } from './queue';
+import { startLocalS3, type LocalS3 } from './s3';
+import { readSchedules, schedule, type RunningSchedule } from './schedule';
+import { startWarehouseServer } from './warehouse-server';
+
+export interface StackOptions {
+  /** Directory for the bucket data, the DuckDB file and stack.json. */
+  dir: string;
+  s3Port: number;
+  sqsPort: number;
+  warehousePort?: number;
+  batchSize?: number;
+  batchWindowMs?: number;
+  visibilityTimeoutSeconds?: number;
+  maxReceiveCount?: number;
+  /** Run the schedules declared in serverless.yml (npm start: yes; demo and tests: no). */
+  schedules?: boolean;
+  /** Replace the ingest handler (tests of queue semantics). Default: functions/ingest.handler. */
+  handler?: SqsHandler;
+  /** Start the queue consumer (tests may poll by hand). Default true. */
+  consume?: boolean;
+  log?: Logger;
+}
+
+export interface Stack {
+  config: Config;
+  s3: LocalS3;
+  queues: LocalQueues;
+  consumer: QueueConsumer;
+  schedules: RunningSchedule[];
+  warehouseUrl: string;
+  /** Resolves when the queue is empty and no batch is in flight. */
+  waitForIdle(opts?: { timeoutMs?: number; settleMs?: number }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const log = opts.log ?? createLogger({ component: 'stack' });
+  const dir = path.resolve(opts.dir);
+  fs.mkdirSync(dir, { recursive: true });
+
+  const s3 = await startLocalS3({ port: opts.s3Port, dir: path.join(dir, 's3'), buckets: ['landing', 'exports'] });
+  const queues = await startLocalQueues({
+    port: opts.sqsPort,
+    region: process.env.AWS_REGION ?? 'eu-west-2',
+    queueName: 'shopping-patterns-local-ingest',
+    visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 5,
+    maxReceiveCount: opts.maxReceiveCount ?? 5,
+  }).catch(async (err) => {
+    await s3.close();
+    throw err;
+  });
+
+  // Configure this process as the local stage, then (re)load everything that reads config.
+  Object.assign(process.env, {
+    STAGE: 'local',
+    LOCAL_DIR: dir,
+    DUCKDB_PATH: path.join(dir, 'warehouse.duckdb'),
+    S3_ENDPOINT: s3.endpoint,
+    INGEST_QUEUE_URL: queues.queueUrl,
+    INGEST_DLQ_URL: queues.dlqUrl,
+    LANDING_BUCKET: 'landing',
+    EXPORTS_BUCKET: 'exports',
+  });
+  resetConfig();
+  setS3Client(undefined);
+  setWarehouse(undefined);
+  const cfg = config();
+  const wh = warehouse();
+  const server = await startWarehouseServer(wh, opts.warehousePort ?? 0);
+
+  const queueArn = (
+    await queues.client.send(new GetQueueAttributesCommand({ QueueUrl: queues.queueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn as string;
+
+  const notifyBuckets = new Set([cfg.buckets.landing]);
+  s3.onEvent((event) => {
+    const body = toS3Notification(event, { region: cfg.region, buckets: notifyBuckets });
+    if (!body) return;
+    queues.client
+      .send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: body }))
+      .catch((err: Error) => log.error('notification not queued', { error: err.message }));
+  });
+
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const handler = opts.handler ?? (require('../../functions/ingest') as { handler: SqsHandler }).handler;
+  const consumer = new QueueConsumer({
+    client: queues.client,
+    queueUrl: queues.queueUrl,
+    queueArn,
+    region: cfg.region,
+    handler,
+    batchSize: opts.batchSize ?? cfg.queue.batchSize,
+    batchWindowMs: opts.batchWindowMs ?? 500,
+    log: log.child({ component: 'ingest-poller' }),
+  });
+  if (opts.consume !== false) consumer.start();
+
+  const schedules: RunningSchedule[] = [];
+  if (opts.schedules) {
+    for (const s of readSchedules('local')) {
+      const fnPath = path.join(__dirname, '..', '..', s.handler.replace(/\.[^.]+$/, ''));
+      const exportName = s.handler.split('.').pop() as string;
+      schedules.push(
+        schedule(s.expression, async () => {
+          log.info('schedule fired', { function: s.functionName, expression: s.expression });
+          try {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const mod = require(fnPath) as Record<string, (e: unknown, c: unknown) => Promise<unknown>>;
+            await mod[exportName]!(scheduledEvent(cfg.region, s.functionName), {});
+          } catch (err) {
+            log.error('scheduled run failed', { function: s.functionName, error: (err as Error).message });
+          }
+        }),
+      );
+    }
+  }
+
+  const info: StackInfo = {
+    pid: process.pid,
+    warehouseUrl: server.url,
+    duckdbPath: cfg.warehouse.engine === 'duckdb' ? cfg.warehouse.path : '',
+    s3Endpoint: s3.endpoint,
+    sqsEndpoint: queues.endpoint,
+    queueUrl: queues.queueUrl,
+    dlqUrl: queues.dlqUrl,
+    startedAt: new Date().toISOString(),
+  };
+  const stackFile = path.join(dir, STACK_FILE);
+  fs.writeFileSync(stackFile, JSON.stringify(info, null, 2));
+
+  let stopped = false;
+  return {
+    config: cfg,
+    s3,
+    queues,
+    consumer,
+    schedules,
+    warehouseUrl: server.url,
+    waitForIdle: async ({ timeoutMs = 120_000, settleMs = 300 } = {}) => {
+      const deadline = Date.now() + timeoutMs;
+      let quietSince = 0;
+      while (Date.now() < deadline) {
+        const depth = await queueDepth(queues.client, queues.queueUrl);
+        const quiet = depth.visible === 0 && depth.inFlight === 0 && !consumer.isBusy;
+        if (quiet) {
+          quietSince ||= Date.now();
+          if (Date.now() - quietSince >= settleMs) return;
+        } else quietSince = 0;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`queue not drained after ${timeoutMs} ms`);
+    },
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      for (const s of schedules) s.stop();
+      await consumer.stop();
+      await server.close();
+      await queues.close();
+      await s3.close();
+      await wh.close();
+      setWarehouse(undefined);
+      try {
+        if ((JSON.parse(fs.readFileSync(stackFile, 'utf8')) as StackInfo).pid === process.pid) fs.unlinkSync(stackFile);
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+/** The event EventBridge sends for a scheduled rule. */
+export function scheduledEvent(region: string, functionName: string) {
+  return {
+    version: '0',
+    id: `local-${Date.now()}`,
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region,
+    resources: [`arn:aws:events:${region}:000000000000:rule/shopping-patterns-local-${functionName}`],
+    detail: {},
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Local stand-in for S3 event notifications to SQS: every object created in the watched bucket
+ * becomes a message whose body is what S3 itself would send.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
+ */
+import { encodeS3Key } from '../../shared/events/s3-key';
+import type { S3rverEvent } from './s3';
+
+let counter = 0;
+let lastMs = 0;
+
+/**
+ * S3 sequencers are opaque hex that order events for one key. Ours: milliseconds then a counter,
+ * so two writes in the same millisecond still order, and a restart never goes backwards.
+ */
+export function nextSequencer(now = Date.now()): string {
+  if (now <= lastMs) counter++;
+  else {
+    lastMs = now;
+    counter = 0;
+  }
+  return (lastMs.toString(16) + counter.toString(16).padStart(6, '0')).toUpperCase().padStart(18, '0');
+}
+
+export interface NotificationTarget {
+  region: string;
+  /** Only these buckets notify (the landing bucket). */
+  buckets: ReadonlySet<string>;
+}
+
+/** Build the S3 notification body for one s3rver event, or undefined when it should not notify. */
+export function toS3Notification(event: S3rverEvent, target: NotificationTarget): string | undefined {
+  const records = event.Records.filter(
+    (r) => target.buckets.has(r.s3.bucket.name) && r.eventName.startsWith('ObjectCreated:'),
+  ).map((r) => {
+    const eTag = (r.s3.object.eTag ?? '').replace(/"/g, '');
+    // s3rver reports a completed multipart upload as 'Post'; S3 says CompleteMultipartUpload.
+    const eventName = r.eventName === 'ObjectCreated:Post' && /-\d+$/.test(eTag) ? 'ObjectCreated:CompleteMultipartUpload' : r.eventName;
+    return {
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: target.region,
+      eventTime: new Date().toISOString(),
+      eventName,
+      userIdentity: { principalId: 'AWS:LOCAL' },
+      requestParameters: { sourceIPAddress: '127.0.0.1' },
+      responseElements: { 'x-amz-request-id': 'LOCAL', 'x-amz-id-2': 'LOCAL' },
+      s3: {
+        s3SchemaVersion: '1.0',
+        configurationId: 'landing-object-created',
+        bucket: {
+          name: r.s3.bucket.name,
+          ownerIdentity: { principalId: 'LOCAL' },
+          arn: `arn:aws:s3:::${r.s3.bucket.name}`,
+        },
+        object: {
+          key: encodeS3Key(r.s3.object.key),
+          size: r.s3.object.size ?? 0,
+          eTag,
+          sequencer: nextSequencer(),
+        },
+      },
+    };
+  });
+  return records.length > 0 ? JSON.stringify({ Records: records }) : undefined;
+}
