@@ -49,6 +49,7 @@ export async function startLocalS3(opts: { port: number; dir: string; buckets: s
     endpoint,
     port: address.port,
     close: () => server.close() as Promise<void>,
-    onEvent: (listener) => server.on('event', listener),
+    // s3rver is a Koa app: its events come through the EventEmitter API the typings leave out
+    onEvent: (listener) => (server as unknown as NodeJS.EventEmitter).on('event', listener),
   };
 }
