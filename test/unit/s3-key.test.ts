@@ -65,8 +65,11 @@ describe('decodeS3Key', () => {
     expect(decodeS3Key(encoded)).toBe(key);
   });
 
-  it.each(['100%.csv', 'bad%zzescape', '%E0%A4%A'])('rejects malformed encoding %j with InvalidInputError', (encoded) => {
-    expect(() => decodeS3Key(encoded)).toThrow(InvalidInputError);
-    expect(() => decodeS3Key(encoded)).toThrow(/not valid URL encoding/);
-  });
+  it.each(['100%.csv', 'bad%zzescape', '%E0%A4%A'])(
+    'rejects malformed encoding %j with InvalidInputError',
+    (encoded) => {
+      expect(() => decodeS3Key(encoded)).toThrow(InvalidInputError);
+      expect(() => decodeS3Key(encoded)).toThrow(/not valid URL encoding/);
+    },
+  );
 });
