@@ -72,10 +72,15 @@ type Fetched = { parsed: ParsedFile } | { outcome: LoadOutcome };
 
 async function fetchAndParse(unit: FileUnit): Promise<Fetched> {
   try {
-    const { bytes } = await getObjectBytes(unit.bucket, unit.key, {
+    const { bytes, etag } = await getObjectBytes(unit.bucket, unit.key, {
       versionId: unit.versionId,
       ifMatch: unit.versionId ? undefined : unit.etag,
     });
+    // Not every S3 implementation honours If-Match: compare too. A different ETag means the key was
+    // overwritten after this event; the newer event will load the newer content.
+    if (!unit.versionId && unit.etag && etag && etag !== unit.etag) {
+      return { outcome: { unit, status: 'superseded', rowsLoaded: 0, rowsQuarantined: 0 } };
+    }
     return { parsed: parseFile(unit.dataset, decodeObject(bytes, unit.key), unit.key) };
   } catch (err) {
     const name = (err as { name?: string }).name;
