@@ -73,7 +73,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   });
 
   // Configure this process as the local stage, then (re)load everything that reads config.
-  Object.assign(process.env, {
+  // The previous values come back on stop(), so a test process is left as it was found.
+  const stageEnv: Record<string, string> = {
     STAGE: 'local',
     LOCAL_DIR: dir,
     DUCKDB_PATH: path.join(dir, 'warehouse.duckdb'),
@@ -82,7 +83,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     INGEST_DLQ_URL: queues.dlqUrl,
     LANDING_BUCKET: 'landing',
     EXPORTS_BUCKET: 'exports',
-  });
+  };
+  const savedEnv = Object.fromEntries(Object.keys(stageEnv).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, stageEnv);
   resetConfig();
   setS3Client(undefined);
   setWarehouse(undefined);
@@ -182,6 +185,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await s3.close();
       await wh.close();
       setWarehouse(undefined);
+      for (const [k, v] of Object.entries(savedEnv)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      resetConfig();
+      setS3Client(undefined);
       try {
         if ((JSON.parse(fs.readFileSync(stackFile, 'utf8')) as StackInfo).pid === process.pid) fs.unlinkSync(stackFile);
       } catch {
