@@ -1,0 +1,321 @@
+/**
+ * The real snowflake-sdk, driven by SnowflakeWarehouse, against the loopback fake of Snowflake's
+ * REST API: login with a key pair, value shapes, streaming of chunked results, transactions,
+ * retries, session loss and key rotation.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
+import { SnowflakeWarehouse, type SnowflakeConfig } from '../../shared/warehouse/snowflake';
+import { TerminalError, TransientError } from '../../shared/errors';
+import { FakeSnowflake, col } from '../support/fake-snowflake';
+import { generateKeyPair, type KeyPair } from '../support/fake-snowflake/keys';
+import type { SnowflakeCredentials } from '../../shared/secrets';
+
+function creds(key: KeyPair): SnowflakeCredentials {
+  return { privateKey: key.privateKey, privateKeyPassphrase: undefined, account: undefined, user: undefined, role: undefined, warehouse: undefined };
+}
+
+function config(fake: FakeSnowflake): SnowflakeConfig {
+  return {
+    engine: 'snowflake',
+    account: 'testaccount',
+    user: 'loader',
+    role: 'SP_LOADER',
+    warehouse: 'SP_WH',
+    database: 'SHOPPING_PATTERNS',
+    secretArn: '',
+    accessUrl: fake.url,
+    stage: 'RAW.LANDING_STAGE',
+    exportStage: 'RAW.EXPORT_STAGE',
+    ingestMode: 'copy',
+  };
+}
+
+describe('SnowflakeWarehouse against the fake Snowflake REST API', () => {
+  const key = generateKeyPair();
+  let fake: FakeSnowflake;
+  let wh: SnowflakeWarehouse;
+
+  beforeEach(async () => {
+    fake = await FakeSnowflake.start({ account: 'TESTACCOUNT', user: 'LOADER', publicKeys: [key.publicKey] });
+    wh = new SnowflakeWarehouse(config(fake), { credentials: async () => creds(key), statementTimeoutMs: 20_000 });
+  });
+
+  afterEach(async () => {
+    await wh.close();
+    await fake.idle();
+    await fake.close();
+  });
+
+  it('logs in with the key pair once, fixes the session formats, and reuses the session', async () => {
+    // Act
+    await wh.query('select 1 as one');
+    await wh.query('select 2 as two');
+
+    // Assess
+    expect(fake.logins).toEqual([{ user: 'LOADER', account: 'TESTACCOUNT', ok: true }]);
+    const alter = fake.statements.find((s) => /^alter session/i.test(s.sql));
+    expect(alter?.params).toBeDefined();
+    const session = fake.sessions.get(alter!.sessionId)!;
+    expect(session.params).toMatchObject({
+      TIMEZONE: 'UTC',
+      TIMESTAMP_NTZ_OUTPUT_FORMAT: 'YYYY-MM-DD HH24:MI:SS.FF6',
+      DATE_OUTPUT_FORMAT: 'YYYY-MM-DD',
+      STATEMENT_TIMEOUT_IN_SECONDS: '20',
+    });
+    expect(new Set(fake.statements.map((s) => s.sessionId)).size).toBe(1);
+  });
+
+  it('returns the same value shapes as the DuckDB adapter for the same logical values', async () => {
+    // Prepare: the same values, typed as each engine types them
+    fake.reply(/^select \* from shapes/i, {
+      columns: [
+        col.int('N'),
+        col.int('BIG'),
+        col.decimal('PRICE', 2),
+        col.real('RATIO'),
+        col.text('NAME'),
+        col.bool('FLAG'),
+        col.date('DAY'),
+        col.ts('AT'),
+        col.ts('AT_MS'),
+        col.ts('AT_US'),
+        col.int('NOTHING'),
+        { name: 'mixedCase', type: 'text' },
+      ],
+      rows: [[42, '12345678901234567890', 1.5, 0.25, 'C1', true, '2020-01-02', '2018-09-01 11:09:00', '2018-09-01 11:09:00.120', '2018-09-01 11:09:00.123456', null, 'x']],
+    });
+    const duck = new DuckDbWarehouse(':memory:');
+    const expected = await duck.query(
+      `select 42::bigint as n, 12345678901234567890::hugeint as big, 1.50::decimal(18,2) as price, 0.25::double as ratio,
+              'C1' as name, true as flag, date '2020-01-02' as day, timestamp '2018-09-01 11:09:00' as at,
+              timestamp '2018-09-01 11:09:00.120' as at_ms, timestamp '2018-09-01 11:09:00.123456' as at_us,
+              null::integer as nothing, 'x' as "mixedCase"`,
+    );
+    await duck.close();
+
+    // Act
+    const rows = await wh.query('select * from shapes');
+
+    // Assess
+    expect(rows).toEqual(expected);
+  });
+
+  it('sends ? parameters as binds, Dates as naive UTC text', async () => {
+    // Act
+    await wh.execute('delete from raw.quarantine where key = ? and line_number > ? and ok = ? and at < ? and x is ?', [
+      'a/b.json',
+      3,
+      true,
+      new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6)),
+      null,
+    ]);
+
+    // Assess
+    const stmt = fake.statements.find((s) => s.sql.startsWith('delete'));
+    expect(stmt?.binds).toEqual(['a/b.json', 3, true, '2024-01-02 03:04:05.006', null]);
+  });
+
+  it('streams a chunked result in batches without losing or reordering rows', async () => {
+    // Prepare: 12,345 rows served as an inline first part plus 1,000-row chunks
+    const total = 12_345;
+    const source = Array.from({ length: total }, (_, i) => [i, `row-${i}`]);
+    fake.reply(/^select id, label from big/i, { columns: [col.int('ID'), col.text('LABEL')], rows: source, chunkRows: 1000 });
+    const small = new SnowflakeWarehouse(config(fake), { credentials: async () => creds(key), streamBatchRows: 2500 });
+
+    // Act
+    const batches: number[] = [];
+    const seen: { id: unknown; label: unknown }[] = [];
+    for await (const batch of small.stream('select id, label from big')) {
+      batches.push(batch.length);
+      for (const r of batch) seen.push({ id: r.id, label: r.label });
+    }
+    await small.close();
+
+    // Assess
+    expect(seen).toEqual(source.map(([id, label]) => ({ id, label })));
+    expect(batches.every((n) => n <= 2500)).toBe(true);
+    expect(fake.chunkRequests).toBe(Math.ceil((total - 1000) / 1000));
+  });
+
+  it('runs a transaction on one session between BEGIN and COMMIT, and keeps other statements out of it', async () => {
+    // Prepare
+    let inside!: () => void;
+    const gate = new Promise<void>((r) => (inside = r));
+
+    // Act: an outside statement is issued while the transaction is open
+    const tx = wh.transaction(async (t) => {
+      await t.execute('insert into raw.file_ledger values (1)');
+      await gate;
+      await t.execute('insert into raw.quarantine values (2)');
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const outside = wh.query('select 3 from outside_the_transaction');
+    inside();
+    await Promise.all([tx, outside]);
+
+    // Assess
+    const texts = fake.sql().filter((s) => !/^alter session/i.test(s));
+    expect(texts).toEqual([
+      'BEGIN',
+      'insert into raw.file_ledger values (1)',
+      'insert into raw.quarantine values (2)',
+      'COMMIT',
+      'select 3 from outside_the_transaction',
+    ]);
+    const txn = fake.statements.find((s) => s.sql.startsWith('insert into raw.file_ledger'))!.txn!;
+    expect(fake.transactions.get(txn)).toBe('committed');
+    expect(fake.statements.find((s) => s.sql.includes('outside'))!.txn).toBeNull();
+  });
+
+  it('rolls back when the work inside the transaction fails, and classifies the error', async () => {
+    // Prepare
+    fake.reply(/^insert into raw\.transactions/i, { error: { code: '100038', sqlState: '22018', message: "Numeric value 'abc' is not recognized" } });
+
+    // Act
+    const result = wh.transaction(async (t) => {
+      await t.execute('delete from raw.transactions where _file_key = ?', ['k']);
+      await t.execute('insert into raw.transactions select 1');
+    });
+
+    // Assess
+    await expect(result).rejects.toBeInstanceOf(TerminalError);
+    await expect(result).rejects.toThrow(/Numeric value 'abc' is not recognized/);
+    const txn = fake.statements.find((s) => s.sql.startsWith('delete'))!.txn!;
+    expect(fake.transactions.get(txn)).toBe('rolled back');
+    expect(fake.sql()).toContain('ROLLBACK');
+  });
+
+  it('retries a 503 from the service (the driver does) and succeeds', async () => {
+    // Prepare
+    fake.fault(/^select 42/i, { httpStatus: 503 }, { times: 1 });
+    fake.reply(/^select 42/i, { columns: [col.int('ANSWER')], rows: [[42]] });
+
+    // Act
+    const rows = await wh.query('select 42 as answer');
+
+    // Assess
+    expect(rows).toEqual([{ answer: 42 }]);
+    const attempts = fake.attempts.filter((a) => a.sql.startsWith('select 42'));
+    expect(attempts.map((a) => a.outcome)).toEqual(['http', 'executed']);
+    expect(attempts[1]!.requestId).toBe(attempts[0]!.requestId);
+    expect(attempts[1]!.retryCount).toBe(1);
+  });
+
+  it('waits for a long-running statement the service reports as in progress', async () => {
+    // Prepare
+    fake.fault(/^select slow/i, { inProgress: 2 });
+    fake.reply(/^select slow/i, { columns: [col.text('DONE')], rows: [['yes']] });
+
+    // Act / Assess
+    await expect(wh.query('select slow')).resolves.toEqual([{ done: 'yes' }]);
+  });
+
+  it('fails a statement whose connection drops as transient, past its deadline, and recovers on a new session', async () => {
+    // Prepare: the socket is destroyed mid-request; the driver keeps retrying; the deadline ends it
+    const impatient = new SnowflakeWarehouse(config(fake), { credentials: async () => creds(key), statementTimeoutMs: 600 });
+    await impatient.query('select 1');
+    fake.fault(/^copy into/i, { drop: true }, { times: 1 });
+
+    // Act
+    const failed = impatient.execute("copy into raw.landing_transactions from @raw.landing_stage files = ('a.json')");
+
+    // Assess
+    await expect(failed).rejects.toBeInstanceOf(TransientError);
+    await expect(impatient.query('select 2')).resolves.toBeDefined();
+    expect(fake.logins.filter((l) => l.ok)).toHaveLength(2);
+    await fake.idle();
+    await impatient.close();
+  });
+
+  it('logs in again when the service has ended the session, and runs the statement once', async () => {
+    // Prepare
+    await wh.query('select 1');
+    fake.killSessions();
+
+    // Act
+    await wh.execute('insert into t values (1)');
+
+    // Assess
+    expect(fake.logins.filter((l) => l.ok)).toHaveLength(2);
+    expect(fake.sql().filter((s) => s === 'insert into t values (1)')).toHaveLength(1);
+  });
+
+  it('renews an expired session token without logging in again', async () => {
+    // Prepare
+    await wh.query('select 1');
+    fake.expireSessionToken();
+
+    // Act
+    await wh.query('select 2');
+
+    // Assess
+    expect(fake.logins).toHaveLength(1);
+    expect(fake.sql()).toContain('select 2');
+  });
+
+  it('after a key rotation, re-reads the secret once and logs in with the new key', async () => {
+    // Prepare: the process still holds the old key; the user now only accepts the new one
+    const next = generateKeyPair();
+    fake.rotateKeys([next.publicKey]);
+    const asked: boolean[] = [];
+    const rotating = new SnowflakeWarehouse(config(fake), {
+      credentials: async ({ refresh }) => {
+        asked.push(refresh);
+        return creds(refresh ? next : key);
+      },
+    });
+
+    // Act
+    await rotating.query('select 1');
+    await rotating.close();
+
+    // Assess
+    expect(asked).toEqual([false, true]);
+    expect(fake.logins.map((l) => l.ok)).toEqual([false, true]);
+  });
+
+  it('gives up with a terminal error when even the refreshed key is refused', async () => {
+    // Prepare
+    const stranger = generateKeyPair();
+    const refused = new SnowflakeWarehouse(config(fake), { credentials: async () => creds(stranger) });
+
+    // Act / Assess
+    await expect(refused.query('select 1')).rejects.toBeInstanceOf(TerminalError);
+    expect(fake.logins.map((l) => l.ok)).toEqual([false, false]);
+  });
+
+  it('describes a table from INFORMATION_SCHEMA with kinds and lower-case names', async () => {
+    // Prepare
+    fake.reply(/information_schema\.columns/i, {
+      columns: [col.text('COLUMN_NAME'), col.text('DATA_TYPE'), col.int('NUMERIC_PRECISION'), col.int('NUMERIC_SCALE')],
+      rows: [
+        ['CUSTOMER_ID', 'TEXT', null, null],
+        ['PRICE', 'NUMBER', 18, 2],
+        ['PURCHASED_AT', 'TIMESTAMP_NTZ', null, null],
+      ],
+    });
+
+    // Act
+    const columns = await wh.describeTable({ schema: 'raw', table: 'transaction_items' });
+
+    // Assess
+    expect(columns).toEqual([
+      { name: 'customer_id', type: 'TEXT', kind: 'text' },
+      { name: 'price', type: 'NUMBER(18,2)', kind: 'number' },
+      { name: 'purchased_at', type: 'TIMESTAMP_NTZ', kind: 'timestamp' },
+    ]);
+    const stmt = fake.statements.find((s) => /information_schema/i.test(s.sql))!;
+    expect(stmt.sql).toContain('"SHOPPING_PATTERNS".information_schema.columns');
+    expect(stmt.binds).toEqual(['TRANSACTION_ITEMS', 'RAW', 'RAW']);
+  });
+
+  it('never writes a snowflake.log file', async () => {
+    // Act
+    await wh.query('select 1');
+
+    // Assess
+    expect(fs.existsSync(path.join(process.cwd(), 'snowflake.log'))).toBe(false);
+  });
+});
