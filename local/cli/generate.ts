@@ -3,6 +3,7 @@
  *
  * Writes sample retail data in the original generator's layout and format (docs/data-generator.md).
  */
+import '../env';
 import { parseArgs } from 'node:util';
 import { InvalidInputError } from '../../shared/errors';
 import { LIMITS, generateSampleData, yesterdayUtc } from '../generator';
