@@ -1,0 +1,162 @@
+/**
+ * Schema as code: the Snowflake scripts as text (idempotent, placeholders validated, raw tables equal
+ * to the DuckDB schema), and migrate's planning and DuckDB verification.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../../shared/config';
+import { ConfigError } from '../../shared/errors';
+import { declaredTables, listScripts, migrate, renderScript, snowflakeParameters } from '../../shared/migrate';
+import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
+import type { Warehouse } from '../../shared/warehouse/port';
+import { splitStatements, stripComments } from '../../shared/warehouse/split-statements';
+import { parseMigrateEvent } from '../../functions/migrate';
+
+const ROOT = path.join(__dirname, '..', '..');
+const ENV = {
+  STAGE: 'dev',
+  LANDING_BUCKET: 'sp-dev-landing',
+  EXPORTS_BUCKET: 'sp-dev-exports',
+  SNOWFLAKE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:sf',
+  SNOWFLAKE_STORAGE_ROLE_ARN: 'arn:aws:iam::123456789012:role/sp-snowflake-s3',
+};
+
+function params(extra: NodeJS.ProcessEnv = {}) {
+  const env = { ...ENV, ...extra };
+  return snowflakeParameters(loadConfig(env), env);
+}
+
+/** Columns of `create table if not exists schema.table (...)` statements, by table, in order. */
+function tableColumns(sql: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const stmt of splitStatements(sql)) {
+    const m = /create\s+(?:transient\s+)?table\s+if\s+not\s+exists\s+(?:\{\{DATABASE\}\}\.)?(\w+\.\w+)\s*\(([\s\S]*)\)\s*$/i.exec(stripComments(stmt));
+    if (!m) continue;
+    const columns = (m[2] as string)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^[a-z_]+\s+[a-z]/i.test(l) && !/^primary\s+key/i.test(l))
+      .map((l) => (l.split(/\s+/)[0] as string).toLowerCase());
+    out.set((m[1] as string).toLowerCase(), columns);
+  }
+  return out;
+}
+
+describe('Snowflake schema scripts', () => {
+  const scripts = listScripts('snowflake');
+
+  it('are idempotent: CREATE ... IF NOT EXISTS, CREATE OR REPLACE only for functions, never for pipes', () => {
+    // Act
+    const offenders = scripts.flatMap((s) =>
+      splitStatements(s.text)
+        .map((stmt) => stripComments(stmt))
+        .filter((stmt) => /^create\b/i.test(stmt))
+        .filter((stmt) => !/^create\s+(transient\s+)?[\w ]+?\s+if\s+not\s+exists\b/i.test(stmt))
+        .filter((stmt) => !/^create\s+or\s+replace\s+function\b/i.test(stmt))
+        .map((stmt) => `${s.file}: ${stmt.split('\n')[0]}`),
+    );
+
+    // Assess
+    expect(offenders).toEqual([]);
+    expect(scripts.map((s) => s.text).join('\n')).not.toMatch(/create\s+or\s+replace\s+pipe/i);
+  });
+
+  it('load with ON_ERROR = CONTINUE and never FORCE or LOAD_UNCERTAIN_FILES', () => {
+    // Prepare
+    const copies = scripts.flatMap((s) => splitStatements(s.text).filter((stmt) => /copy\s+into/i.test(stripComments(stmt))));
+
+    // Assess
+    expect(copies.length).toBe(3);
+    for (const stmt of copies) {
+      expect(stmt).toMatch(/on_error\s*=\s*continue/i);
+      expect(stmt).not.toMatch(/\bforce\b|load_uncertain_files/i);
+    }
+  });
+
+  it('declare the raw tables, ledger and quarantine exactly as the DuckDB schema does', () => {
+    // Prepare
+    const duck = tableColumns(fs.readFileSync(path.join(ROOT, 'sql', 'duckdb', 'schema.sql'), 'utf8'));
+    const snow = tableColumns(fs.readFileSync(path.join(ROOT, 'sql', 'snowflake', '40_tables.sql'), 'utf8'));
+
+    // Assess
+    expect(duck.size).toBe(6);
+    for (const [table, columns] of duck) expect([table, snow.get(table)]).toEqual([table, columns]);
+  });
+
+  it('render with every placeholder filled from the configuration', () => {
+    // Act
+    const rendered = scripts.map((s) => renderScript(s.text, params(), s.file));
+
+    // Assess
+    for (const text of rendered) expect(text).not.toMatch(/\{\{|\}\}/);
+    const all = rendered.join('\n');
+    expect(all).toContain("url = 's3://sp-dev-landing/'");
+    expect(all).toContain('create stage if not exists SHOPPING_PATTERNS.RAW.LANDING_STAGE');
+    expect(all).toContain("storage_aws_role_arn = 'arn:aws:iam::123456789012:role/sp-snowflake-s3'");
+    expect(all).toContain('grant usage on schema SHOPPING_PATTERNS.raw to role SHOPPING_PATTERNS_LOADER');
+  });
+
+  it('refuse a placeholder value that is not what it stands for, naming the variable', () => {
+    // Act
+    const attempt = () => params({ SNOWFLAKE_LOAD_ROLE: 'LOADER; drop database x' });
+    const render = () => renderScript("url = '{{LANDING_URL}}'", { LANDING_URL: "s3://bucket/'; drop" }, '30_stages.sql');
+    const missing = () => renderScript("role = '{{ROLE_ARN}}'", {}, '00_account.sql');
+
+    // Assess
+    expect(attempt).toThrow(/SNOWFLAKE_LOAD_ROLE: must be an identifier/);
+    expect(render).toThrow(ConfigError);
+    expect(render).toThrow(/30_stages\.sql: \{\{LANDING_URL\}\}.*is not an s3:\/\/bucket\/ URL/);
+    expect(missing).toThrow(/\{\{ROLE_ARN\}\} has no value \(set SNOWFLAKE_STORAGE_ROLE_ARN\)/);
+  });
+
+  it('marks the account setup as admin-only', () => {
+    expect(scripts.filter((s) => s.admin).map((s) => s.file)).toContain('00_account.sql');
+    expect(scripts.find((s) => s.file === '40_tables.sql')?.admin).toBe(false);
+  });
+});
+
+describe('migrate', () => {
+  const noWarehouse = { engine: 'snowflake' } as unknown as Warehouse; // a dry run never touches it
+
+  it('plans the Snowflake scripts in order, skipping admin scripts unless asked', async () => {
+    // Act
+    const plan = await migrate(noWarehouse, { dryRun: true, params: params() });
+    const withAdmin = await migrate(noWarehouse, { dryRun: true, admin: true, params: params() });
+
+    // Assess
+    const files = listScripts('snowflake').map((s) => s.file);
+    expect(plan.scripts.map((s) => s.file)).toEqual(files);
+    expect(plan.scripts.find((s) => s.file === '00_account.sql')?.status).toBe('skipped (admin)');
+    expect(plan.statements.some((s) => /use role accountadmin/i.test(s))).toBe(false);
+    expect(withAdmin.statements.some((s) => /use role accountadmin/i.test(s))).toBe(true);
+    const expectedCount = listScripts('snowflake')
+      .filter((s) => !s.admin)
+      .reduce((n, s) => n + splitStatements(s.text).length, 0);
+    expect(plan.statements).toHaveLength(expectedCount);
+  });
+
+  it('rejects an unknown script name', async () => {
+    await expect(migrate(noWarehouse, { dryRun: true, only: ['99_nope'], params: params() })).rejects.toThrow(/no such migration: 99_nope\.sql/);
+  });
+
+  it('on DuckDB verifies every table the schema declares, applying nothing', async () => {
+    // Prepare
+    const wh = new DuckDbWarehouse(':memory:');
+
+    // Act
+    const report = await migrate(wh);
+    await wh.close();
+
+    // Assess
+    const declared = declaredTables(fs.readFileSync(path.join(ROOT, 'sql', 'duckdb', 'schema.sql'), 'utf8'));
+    expect(declared).toContain('raw.file_ledger');
+    expect(report.tables).toEqual(declared.map((table) => ({ table, exists: true })));
+    expect(report.scripts[0]?.status).toBe('verified');
+  });
+
+  it('the Lambda accepts only {dryRun, only}', () => {
+    expect(parseMigrateEvent({ dryRun: true, only: ['40_tables.sql'] })).toEqual({ dryRun: true, only: ['40_tables.sql'] });
+    expect(parseMigrateEvent(undefined)).toEqual({});
+    expect(() => parseMigrateEvent({ admin: true })).toThrow(/invalid migrate event/);
+  });
+});
