@@ -75,8 +75,8 @@ export function listScripts(engine: 'duckdb' | 'snowflake', dir = path.join(SQL_
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 const DOTTED = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$/;
-const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([A-Za-z0-9!_.*()\/-]*\/)?$/;
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_\/-]{1,512}$/;
+const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([A-Za-z0-9!_.*()/-]*\/)?$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/;
 
 /** What each placeholder must look like before it is pasted into SQL. */
 const PLACEHOLDER_RULES: Record<string, { pattern: RegExp; what: string; env?: string }> = {
