@@ -30,8 +30,18 @@ export function buildAsideStatement(name: QualifiedName, selectSql: string): str
   return `create or replace table ${qualified(nextName(name))} as\n${selectSql}`;
 }
 
-export function createViewStatement(name: QualifiedName, selectSql: string): string {
-  return `create or replace view ${qualified(name)} as\n${selectSql}`;
+/**
+ * Views are replaced in place (atomic on both engines). Snowflake drops the grants of a replaced
+ * view unless `COPY GRANTS` is given, which would cut the readers (and the partner role) off.
+ * https://docs.snowflake.com/en/sql-reference/sql/create-view
+ */
+export function createViewStatement(engine: Engine, name: QualifiedName, selectSql: string): string {
+  switch (engine) {
+    case 'duckdb':
+      return `create or replace view ${qualified(name)} as\n${selectSql}`;
+    case 'snowflake':
+      return `create or replace view ${qualified(name)} copy grants as\n${selectSql}`;
+  }
 }
 
 export interface SwapPlan {

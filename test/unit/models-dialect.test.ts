@@ -11,7 +11,8 @@ const name = { schema: 'analytics', table: 'customers' };
 describe('table replacement, one named dispatch per engine', () => {
   it('builds aside under __next', () => {
     expect(buildAsideStatement(name, 'select 1')).toBe('create or replace table analytics.customers__next as\nselect 1');
-    expect(createViewStatement(name, 'select 1')).toBe('create or replace view analytics.customers as\nselect 1');
+    expect(createViewStatement('duckdb', name, 'select 1')).toBe('create or replace view analytics.customers as\nselect 1');
+    expect(createViewStatement('snowflake', name, 'select 1')).toBe('create or replace view analytics.customers copy grants as\nselect 1');
   });
 
   it('DuckDB: drop and rename inside one transaction', () => {
