@@ -1,1 +1,61 @@
-export const handler = async () => { throw new Error('rebuild: not built yet'); };
+/**
+ * rebuild: models -> data tests -> publish (only when no `error` test failed) -> run record.
+ * Triggered weekly by EventBridge (serverless.yml, `rebuildSchedule`) and on demand:
+ *
+ *   npx sls invoke local --stage local -f rebuild
+ *   npx sls invoke --stage dev -f rebuild -d '{"publish": false}'
+ *
+ * Wiring only; the semantics live in shared/rebuild.ts.
+ */
+import middy from '@middy/core';
+import { z } from 'zod';
+import { InvalidInputError } from '../shared/errors';
+import { logger } from '../shared/logger';
+import { invocationLog } from '../shared/middleware';
+import { rebuild, type RebuildResult } from '../shared/rebuild';
+
+const log = logger.child({ fn: 'rebuild' });
+
+/** An EventBridge scheduled event, or a manual request; both may be empty. */
+const eventSchema = z
+  .object({
+    'detail-type': z.string().optional(),
+    time: z.iso.datetime().optional(),
+    publish: z.boolean().optional(),
+    pseudonymise: z.boolean().optional(),
+    snapshot_date: z.iso.date().optional(),
+    run_id: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .optional(),
+  })
+  .loose();
+
+export type RebuildEvent = z.input<typeof eventSchema>;
+
+export function parseRebuildEvent(event: unknown) {
+  const parsed = eventSchema.safeParse(event ?? {});
+  if (!parsed.success) {
+    throw new InvalidInputError(
+      `invalid rebuild event: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ')}`,
+    );
+  }
+  const e = parsed.data;
+  // a scheduled run's snapshot is the scheduled day, so a retried invocation writes the same keys
+  const scheduledDate = e['detail-type'] === 'Scheduled Event' && e.time ? e.time.slice(0, 10) : undefined;
+  return {
+    publish: e.publish,
+    pseudonymise: e.pseudonymise,
+    snapshotDate: e.snapshot_date ?? scheduledDate,
+    runId: e.run_id,
+  };
+}
+
+export const rebuildHandler = async (event: unknown): Promise<RebuildResult> => {
+  const result = await rebuild({ ...parseRebuildEvent(event), logger: log });
+  // `sls invoke local` prints the returned JSON; the report reads better as text on the terminal
+  if (process.env.IS_LOCAL) process.stderr.write(`${result.report}\n`);
+  return result;
+};
+
+export const handler = middy<unknown, RebuildResult>(rebuildHandler).use(invocationLog(log));

@@ -29,7 +29,17 @@ export function defaultTemplateContext(): TemplateContext {
  * `product_category` and `price` to be in scope; `category_amount_names` and `category_amount_sum`
  * name the columns it produces.
  */
-export function templateValues(ctx: TemplateContext): Record<string, string> {
+export type PlaceholderName =
+  | 'accepted_categories'
+  | 'category_values'
+  | 'category_amount_columns'
+  | 'category_amount_names'
+  | 'category_amount_sum'
+  | 'freshness_max_age_minutes'
+  | 'freshness_max_age_hours'
+  | 'freshness_severity';
+
+export function templateValues(ctx: TemplateContext): Record<PlaceholderName, string> {
   if (ctx.categories.length === 0) throw new InvalidInputError('the category list is empty');
   const categories = ctx.categories.map((c) => assertIdentifier(c, 'category'));
   const amountColumn = (c: string) => `${c}_amount`;

@@ -1,0 +1,239 @@
+/**
+ * The weekly rebuild: write, audit, publish.
+ *
+ *   1. build the models in dependency order (tables built aside and swapped in);
+ *   2. run the data tests and store their results;
+ *   3. publish the purchase view and its monthly table to the exports bucket only when no test of
+ *      severity `error` failed (warnings are reported, not blocking);
+ *   4. record the run in analytics.rebuild_runs, whatever happened.
+ *
+ * Used by functions/rebuild.ts (EventBridge schedule, `sls invoke`), `npm run rebuild` and the demo.
+ */
+import crypto from 'node:crypto';
+import { config } from './config';
+import { ConfigError, errorMessage } from './errors';
+import { formatTestReport } from './datatests/report';
+import { runDataTests, sqlTimestamp, summarise, type DataTestResult, type TestSummary } from './datatests/runner';
+import { logger as rootLogger, type Logger } from './logger';
+import { ModelBuildError, buildModels, type BuiltModel } from './models/runner';
+import { defaultTemplateContext, type TemplateContext } from './models/template';
+import { exportSnapshot, type SnapshotExport } from './rebuild-export';
+import { getSecret } from './secrets';
+import { warehouse as defaultWarehouse } from './warehouse';
+import type { Warehouse } from './warehouse/port';
+
+export const RUNS_TABLE = 'analytics.rebuild_runs';
+
+export const RUNS_DDL = `create table if not exists ${RUNS_TABLE} (
+  run_id          varchar not null,
+  started_at      timestamp not null,
+  finished_at     timestamp not null,
+  status          varchar not null,
+  snapshot_date   date not null,
+  models_built    integer not null,
+  models          varchar,
+  tests_passed    integer not null,
+  tests_warned    integer not null,
+  tests_failed    integer not null,
+  published       boolean not null,
+  manifest_key    varchar,
+  exported_keys   varchar,
+  error           varchar
+)`;
+
+/**
+ * published: exported; withheld: an `error` data test failed, nothing exported; built: publishing
+ * was not asked for; failed: a model or the export failed (the error is recorded and rethrown).
+ */
+export type RunStatus = 'published' | 'withheld' | 'built' | 'failed';
+
+export interface RebuildOptions {
+  warehouse?: Warehouse;
+  /** Export when the tests allow it (default true). */
+  publish?: boolean;
+  /** 'YYYY-MM-DD'; default: the UTC date the run starts. */
+  snapshotDate?: string;
+  runId?: string;
+  /** Pseudonymise customer_id in the export (default: config EXPORT_PSEUDONYMISE). */
+  pseudonymise?: boolean;
+  bucket?: string;
+  context?: TemplateContext;
+  clock?: () => Date;
+  logger?: Logger;
+}
+
+export interface RebuildResult {
+  run_id: string;
+  status: RunStatus;
+  snapshot_date: string;
+  models: string[];
+  tests: TestSummary;
+  published: boolean;
+  manifest_key: string | null;
+  exported_keys: string[];
+  report: string;
+}
+
+export function newRunId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `rb-${stamp}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
+/** The export key: EXPORT_SALT locally, or the Secrets Manager secret named by EXPORT_SALT_SECRET_ARN. */
+export async function pseudonymisationKey(): Promise<string> {
+  const { salt, saltSecretArn } = config().export;
+  if (saltSecretArn) {
+    const value = (await getSecret(saltSecretArn)).trim();
+    if (value.length < 16) throw new ConfigError(`the export salt in ${saltSecretArn} must be at least 16 characters`);
+    return value;
+  }
+  if (salt) return salt;
+  throw new ConfigError('pseudonymisation needs a key: set EXPORT_SALT_SECRET_ARN (AWS) or EXPORT_SALT (local, 16+ characters)');
+}
+
+export async function rebuild(options: RebuildOptions = {}): Promise<RebuildResult> {
+  const clock = options.clock ?? (() => new Date());
+  const started = clock();
+  const runId = options.runId ?? newRunId(started);
+  const snapshotDate = options.snapshotDate ?? started.toISOString().slice(0, 10);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(snapshotDate) || Number.isNaN(Date.parse(`${snapshotDate}T00:00:00Z`))) {
+    throw new ConfigError(`snapshot date must be YYYY-MM-DD, got ${JSON.stringify(snapshotDate)}`);
+  }
+  const wh = options.warehouse ?? defaultWarehouse();
+  const log = (options.logger ?? rootLogger).child({ run_id: runId });
+  const context = options.context ?? defaultTemplateContext();
+  const publish = options.publish ?? true;
+  const pseudonymise = options.pseudonymise ?? config().export.pseudonymise;
+
+  let built: BuiltModel[] = [];
+  let results: DataTestResult[] = [];
+  let snapshot: SnapshotExport | undefined;
+  const record = async (status: RunStatus, error?: string) => {
+    await recordRun(wh, {
+      runId,
+      started,
+      finished: clock(),
+      status,
+      snapshotDate,
+      built,
+      tests: summarise(results),
+      snapshot,
+      error,
+    }).catch((err: unknown) => log.error('could not record the rebuild run', { error: errorMessage(err) }));
+  };
+
+  log.info('rebuild started', { snapshot_date: snapshotDate, publish, pseudonymise });
+  try {
+    built = await buildModels(wh, { context, logger: log });
+  } catch (err) {
+    if (err instanceof ModelBuildError) built = err.built;
+    await record('failed', errorMessage(err));
+    throw err;
+  }
+
+  results = await runDataTests(wh, { runId, context, logger: log, now: clock() });
+  const tests = summarise(results);
+  let status: RunStatus;
+  if (tests.failed > 0) {
+    status = 'withheld';
+    log.error('publishing withheld: data tests of severity error failed', {
+      failed: results.filter((r) => r.status === 'fail').map((r) => r.test),
+    });
+  } else if (!publish) {
+    status = 'built';
+  } else {
+    try {
+      snapshot = await exportSnapshot(wh, {
+        bucket: options.bucket ?? config().buckets.exports,
+        snapshotDate,
+        runId,
+        pseudonymiseKey: pseudonymise ? await pseudonymisationKey() : undefined,
+      });
+      status = 'published';
+    } catch (err) {
+      await record('failed', errorMessage(err));
+      throw err;
+    }
+  }
+  await record(status);
+  log.metrics('ShoppingPatterns/Rebuild', {
+    ModelsBuilt: built.length,
+    TestsPassed: tests.passed,
+    TestsWarned: tests.warned,
+    TestsFailed: tests.failed,
+    Published: status === 'published' ? 1 : 0,
+  });
+
+  const result: Omit<RebuildResult, 'report'> = {
+    run_id: runId,
+    status,
+    snapshot_date: snapshotDate,
+    models: built.map((b) => b.name),
+    tests,
+    published: status === 'published',
+    manifest_key: snapshot?.manifestKey ?? null,
+    exported_keys: snapshot?.keys ?? [],
+  };
+  const report = formatRebuildReport(result, built, results, options.bucket ?? config().buckets.exports);
+  log.info('rebuild finished', { status, ...tests, manifest_key: result.manifest_key });
+  return { ...result, report };
+}
+
+interface RunRecord {
+  runId: string;
+  started: Date;
+  finished: Date;
+  status: RunStatus;
+  snapshotDate: string;
+  built: BuiltModel[];
+  tests: TestSummary;
+  snapshot: SnapshotExport | undefined;
+  error: string | undefined;
+}
+
+export async function recordRun(wh: Warehouse, r: RunRecord): Promise<void> {
+  await wh.execute(RUNS_DDL);
+  await wh.execute(
+    `insert into ${RUNS_TABLE} (run_id, started_at, finished_at, status, snapshot_date, models_built, models,
+       tests_passed, tests_warned, tests_failed, published, manifest_key, exported_keys, error)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      r.runId,
+      sqlTimestamp(r.started),
+      sqlTimestamp(r.finished),
+      r.status,
+      r.snapshotDate,
+      r.built.length,
+      r.built.map((b) => b.name).join(','),
+      r.tests.passed,
+      r.tests.warned,
+      r.tests.failed,
+      r.status === 'published',
+      r.snapshot?.manifestKey ?? null,
+      JSON.stringify(r.snapshot?.keys ?? []),
+      r.error ?? null,
+    ],
+  );
+}
+
+export function formatRebuildReport(
+  result: Omit<RebuildResult, 'report'>,
+  built: BuiltModel[],
+  results: DataTestResult[],
+  bucket: string,
+): string {
+  const lines = [`Rebuild ${result.run_id} (snapshot ${result.snapshot_date}): ${result.status}`, `Models built: ${built.length}`];
+  for (const b of built) {
+    lines.push(`  ${b.name.padEnd(48)} ${b.materialized.padEnd(5)} ${b.rows === undefined ? '' : `${b.rows} rows`}`.trimEnd());
+  }
+  lines.push(formatTestReport(results, result.run_id));
+  if (result.status === 'published') {
+    lines.push(`Published: s3://${bucket}/${result.manifest_key}`);
+    for (const key of result.exported_keys) lines.push(`  ${key}`);
+  } else if (result.status === 'withheld') {
+    lines.push('Published: nothing (withheld: a data test of severity error failed)');
+  } else {
+    lines.push('Published: nothing (publishing not requested)');
+  }
+  return lines.join('\n');
+}
