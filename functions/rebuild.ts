@@ -34,7 +34,8 @@ const eventSchema = z
 export type RebuildEvent = z.input<typeof eventSchema>;
 
 export function parseRebuildEvent(event: unknown) {
-  const parsed = eventSchema.safeParse(event ?? {});
+  // `sls invoke local` without -d/-p passes an empty string
+  const parsed = eventSchema.safeParse(event === undefined || event === null || event === '' ? {} : event);
   if (!parsed.success) {
     throw new InvalidInputError(
       `invalid rebuild event: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ')}`,
