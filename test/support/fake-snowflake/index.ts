@@ -416,7 +416,9 @@ export class FakeSnowflake {
     const ctx: QueryContext = { sql, binds: decodeBinds(body.bindings), sessionId: s.id, txn: s.txn, params: { ...s.params } };
     const queryId = uuid();
     const answer = this.execute(s, ctx);
-    this.statements.push({ ...ctx, txn: ctx.txn, queryId, requestId });
+    // BEGIN belongs to the transaction it opens; COMMIT/ROLLBACK to the one they end
+    const txn = /^\s*(begin|start\s+transaction)\b/i.test(sql) ? s.txn : ctx.txn;
+    this.statements.push({ ...ctx, txn, queryId, requestId });
     this.attempts.push({ sql, requestId, retryCount, outcome: fault && 'inProgress' in fault ? 'in progress' : 'executed' });
     const stored = this.store(queryId, s, answer, fault && 'inProgress' in fault ? fault.inProgress : 0);
     this.byRequestId.set(requestId, queryId);
