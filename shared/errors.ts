@@ -65,10 +65,20 @@ const TRANSIENT_SNOWFLAKE_CODES = new Set([
   401001, // network error: could not connect
   401002, // request failed with a 5xx
   401003, // request timed out
+  401004, // session token rejected: a new session will do
   402001, // response error (5xx)
   402002, // error response with a bad status
   403001, // error from the query backend (retryable)
+  405503, // connect on a connection that went down: a new connection will do
+  407002, // request on a disconnected connection: a new connection will do
 ]);
+
+/**
+ * Snowflake service error codes (strings) that a later attempt can get past: the session ended or
+ * expired (390111, 390112, 390114), the statement was cancelled (000604) or hit its statement or
+ * queue timeout (000630). They arrive as the error's `code`, next to its SQLSTATE.
+ */
+const TRANSIENT_SNOWFLAKE_SERVER_CODES = new Set(['390111', '390112', '390114', '000604', '000630']);
 
 /**
  * Snowflake SQL error codes that are transient: statement queued or cancelled due to resource limits,
@@ -100,6 +110,7 @@ export function classifyError(err: unknown): PipelineError {
 function isTransient(e: ErrorLike, message: string): boolean {
   if (typeof e.code === 'string' && TRANSIENT_NODE_CODES.has(e.code)) return true;
   if (typeof e.code === 'number' && TRANSIENT_SNOWFLAKE_CODES.has(e.code)) return true;
+  if (typeof e.code === 'string' && TRANSIENT_SNOWFLAKE_SERVER_CODES.has(e.code)) return true;
   if (e.sqlState && TRANSIENT_SNOWFLAKE_SQLSTATE.has(e.sqlState)) return true;
   if (e.name && TRANSIENT_AWS_NAMES.has(e.name)) return true;
   if (e.$retryable) return true;
