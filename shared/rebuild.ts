@@ -131,18 +131,17 @@ export async function rebuild(options: RebuildOptions = {}): Promise<RebuildResu
     throw err;
   }
 
-  results = await runDataTests(wh, { runId, context, logger: log, now: clock() });
-  const tests = summarise(results);
   let status: RunStatus;
-  if (tests.failed > 0) {
-    status = 'withheld';
-    log.error('publishing withheld: data tests of severity error failed', {
-      failed: results.filter((r) => r.status === 'fail').map((r) => r.test),
-    });
-  } else if (!publish) {
-    status = 'built';
-  } else {
-    try {
+  try {
+    results = await runDataTests(wh, { runId, context, logger: log, now: clock() });
+    if (summarise(results).failed > 0) {
+      status = 'withheld';
+      log.error('publishing withheld: data tests of severity error failed', {
+        failed: results.filter((r) => r.status === 'fail').map((r) => r.test),
+      });
+    } else if (!publish) {
+      status = 'built';
+    } else {
       snapshot = await exportSnapshot(wh, {
         bucket: options.bucket ?? config().buckets.exports,
         snapshotDate,
@@ -150,11 +149,12 @@ export async function rebuild(options: RebuildOptions = {}): Promise<RebuildResu
         pseudonymiseKey: pseudonymise ? await pseudonymisationKey() : undefined,
       });
       status = 'published';
-    } catch (err) {
-      await record('failed', errorMessage(err));
-      throw err;
     }
+  } catch (err) {
+    await record('failed', errorMessage(err));
+    throw err;
   }
+  const tests = summarise(results);
   await record(status);
   log.metrics('ShoppingPatterns/Rebuild', {
     ModelsBuilt: built.length,

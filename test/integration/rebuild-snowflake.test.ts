@@ -9,6 +9,7 @@ import { runDataTests } from '../../shared/datatests/runner';
 import { setLogSink } from '../../shared/logger';
 import { loadModels } from '../../shared/models/catalog';
 import { buildModels } from '../../shared/models/runner';
+import { rebuild } from '../../shared/rebuild';
 import type { TemplateContext } from '../../shared/models/template';
 import type { SnowflakeCredentials } from '../../shared/secrets';
 import { SnowflakeWarehouse, type SnowflakeConfig } from '../../shared/warehouse/snowflake';
@@ -168,4 +169,33 @@ it('runs the data tests after the models and stores their results', async () => 
     null,
     '2024-06-03 06:00:00',
   ]);
+});
+
+it('withholds publishing on Snowflake when an error test fails, and records the run', async () => {
+  // Act: the scripted negative price makes non_negative_price (severity error) fail
+  const result = await rebuild({ warehouse: wh, context, snapshotDate: '2024-06-03', runId: 'rb-sf', clock: () => new Date('2024-06-03T06:00:00Z') });
+
+  // Assess
+  expect(result).toMatchObject({ status: 'withheld', published: false, manifest_key: null, tests: { failed: 1 } });
+  const statements = sent();
+  expect(statements.some((s) => /^(copy into|put|get)\b/i.test(s))).toBe(false);
+  const run = fake.statements.find((s) => /^insert into analytics\.rebuild_runs/i.test(s.sql.trim()));
+  expect(run?.binds.slice(0, 12)).toEqual([
+    'rb-sf',
+    '2024-06-03 06:00:00',
+    '2024-06-03 06:00:00',
+    'withheld',
+    '2024-06-03',
+    8,
+    loadModels().map((m) => m.name).join(','),
+    result.tests.passed,
+    result.tests.warned,
+    1,
+    false,
+    null,
+  ]);
+  // the run table is created before the insert, idempotently
+  expect(statements.findIndex((s) => /^create table if not exists analytics\.rebuild_runs/i.test(s))).toBeLessThan(
+    statements.findIndex((s) => /^insert into analytics\.rebuild_runs/i.test(s)),
+  );
 });
