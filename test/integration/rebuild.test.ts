@@ -226,6 +226,32 @@ describe('rebuild', () => {
   });
 });
 
+describe('a failure while exporting', () => {
+  it('leaves no manifest (the previous one is withdrawn first) and records the failed run', async () => {
+    // Prepare: a published snapshot, then a rerun for the same day whose monthly stream breaks
+    await load({ customers: [{ customer_id: 'C1', loyalty_score: 3 }] });
+    await rebuild({ snapshotDate: '2024-05-06' });
+    const breaking: Warehouse = Object.assign(Object.create(wh) as Warehouse, {
+      engine: wh.engine,
+      stream: (sql: string) => {
+        if (!/customer_product_purchases_monthly/.test(sql)) return wh.stream(sql);
+        return (async function* () {
+          yield [{ customer_id: 'C1' }];
+          throw new Error('connection reset while streaming');
+        })();
+      },
+    });
+    // Act
+    const error = await rebuild({ warehouse: breaking, snapshotDate: '2024-05-06', runId: 'rb-broken' }).catch((e: unknown) => e);
+    // Assess
+    expect((error as Error).message).toMatch(/connection reset/);
+    const keys = await keysUnder('customer_product_purchases/snapshot_date=2024-05-06/');
+    expect(keys.some((k) => k.endsWith('_manifest.json'))).toBe(false);
+    const [run] = await wh.query(`select status, published, error from ${RUNS_TABLE} where run_id = 'rb-broken'`);
+    expect(run).toEqual({ status: 'failed', published: false, error: 'connection reset while streaming' });
+  });
+});
+
 describe('functions/rebuild handler', () => {
   it('takes the snapshot date from the scheduled event and returns the summary', async () => {
     // Prepare
