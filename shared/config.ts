@@ -87,6 +87,8 @@ const envSchema = z.object({
   SNOWFLAKE_ACCESS_URL: z.url().optional(),
   SNOWFLAKE_STAGE: z.string().min(1).default('RAW.LANDING_STAGE'),
   SNOWFLAKE_EXPORT_STAGE: z.string().min(1).default('RAW.EXPORT_STAGE'),
+  /** Per-statement deadline of the Snowflake adapter; keep it below the function's timeout. */
+  SNOWFLAKE_STATEMENT_TIMEOUT_SECONDS: positiveInt.max(172800).optional(),
   INGEST_MODE: z.enum(['copy', 'pipe']).default('copy'),
   SCHEDULE_REBUILD: z.string().min(1).default('cron(0 6 ? * MON *)'),
   FRESHNESS_MAX_AGE_HOURS: z.coerce.number().positive().default(24),
@@ -127,6 +129,7 @@ export interface Config {
         stage: string;
         exportStage: string;
         ingestMode: 'copy' | 'pipe';
+        statementTimeoutSeconds?: number;
       };
   schedule: { rebuild: string };
   freshness: { maxAgeHours: number; severity: 'warn' | 'error' };
@@ -190,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             stage: e.SNOWFLAKE_STAGE,
             exportStage: e.SNOWFLAKE_EXPORT_STAGE,
             ingestMode: e.INGEST_MODE,
+            statementTimeoutSeconds: e.SNOWFLAKE_STATEMENT_TIMEOUT_SECONDS,
           },
     schedule: { rebuild: e.SCHEDULE_REBUILD },
     freshness: {

@@ -37,7 +37,7 @@ export type SnowflakeConfig = Extract<Config['warehouse'], { engine: 'snowflake'
 export interface SnowflakeWarehouseOptions {
   /** Where the key pair comes from; `refresh` asks for a fresh copy after an authentication failure. */
   credentials?: (opts: { refresh: boolean }) => Promise<SnowflakeCredentials>;
-  /** Per-statement deadline (client and server side). Default 600 s. */
+  /** Per-statement deadline (client and server side). Default SNOWFLAKE_STATEMENT_TIMEOUT_SECONDS, else 600 s. */
   statementTimeoutMs?: number;
   /** Rows per batch yielded by `stream()`. Default 5000. */
   streamBatchRows?: number;
@@ -122,7 +122,7 @@ export class SnowflakeWarehouse implements Warehouse {
   ) {
     this.log = (options.logger ?? rootLogger).child({ warehouse: 'snowflake' });
     this.database = cfg.database;
-    this.statementTimeoutMs = options.statementTimeoutMs ?? 600_000;
+    this.statementTimeoutMs = options.statementTimeoutMs ?? (cfg.statementTimeoutSeconds ?? 600) * 1000;
     this.streamBatchRows = options.streamBatchRows ?? 5000;
   }
 

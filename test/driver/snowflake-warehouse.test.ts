@@ -8,6 +8,7 @@ import path from 'node:path';
 import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
 import { SnowflakeWarehouse, type SnowflakeConfig } from '../../shared/warehouse/snowflake';
 import { TerminalError, TransientError } from '../../shared/errors';
+import { setLogSink } from '../../shared/logger';
 import { FakeSnowflake, col } from '../support/fake-snowflake';
 import { generateKeyPair, type KeyPair } from '../support/fake-snowflake/keys';
 import type { SnowflakeCredentials } from '../../shared/secrets';
@@ -309,6 +310,48 @@ describe('SnowflakeWarehouse against the fake Snowflake REST API', () => {
     const stmt = fake.statements.find((s) => /information_schema/i.test(s.sql))!;
     expect(stmt.sql).toContain('"SHOPPING_PATTERNS".information_schema.columns');
     expect(stmt.binds).toEqual(['TRANSACTION_ITEMS', 'RAW', 'RAW']);
+  });
+
+  it('closes its session on the service when closed', async () => {
+    // Prepare
+    await wh.query('select 1');
+    const [session] = [...fake.sessions.values()];
+
+    // Act
+    await wh.close();
+
+    // Assess
+    expect(session?.deleted).toBe(true);
+  });
+
+  it('takes its statement deadline from the configuration, and sets the same one on the service', async () => {
+    // Prepare
+    const configured = new SnowflakeWarehouse({ ...config(fake), statementTimeoutSeconds: 95 }, { credentials: async () => creds(key) });
+
+    // Act
+    await configured.query('select 1');
+    await configured.close();
+
+    // Assess
+    const alter = fake.statements.find((s) => /^alter session/i.test(s.sql))!;
+    expect(fake.sessions.get(alter.sessionId)?.params.STATEMENT_TIMEOUT_IN_SECONDS).toBe('95');
+  });
+
+  it("routes the driver's own log lines to the project's logger", async () => {
+    // Prepare: a refused key makes the driver log the failed connection
+    const lines: string[] = [];
+    const level = process.env.LOG_LEVEL;
+    process.env.LOG_LEVEL = 'warn';
+    setLogSink((line) => lines.push(line));
+    const refused = new SnowflakeWarehouse(config(fake), { credentials: async () => creds(generateKeyPair()) });
+
+    // Act
+    await refused.query('select 1').catch(() => undefined);
+    setLogSink((line) => process.stderr.write(line + '\n'));
+    process.env.LOG_LEVEL = level;
+
+    // Assess
+    expect(lines.some((l) => l.includes('component=snowflake-sdk') && /JWT token is invalid/.test(l))).toBe(true);
   });
 
   it('never writes a snowflake.log file', async () => {
