@@ -3,12 +3,12 @@
  * project's S3 client, validated in TypeScript (./parse.ts), and appended with DuckDB's appender,
  * one transaction per file together with its ledger row.
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import type { Dataset } from '../config';
 import { classifyError, UnreadableFileError } from '../errors';
 import { getObjectBytes } from '../storage/object-store';
 import { DuckDbWarehouse } from '../warehouse/duckdb';
-import { clearPrevious, insertQuarantine, recordOutcome, toWarehouseTimestamp, triage } from './ledger';
+import { clearPreviousAll, insertQuarantine, recordOutcomes, toWarehouseTimestamp, triage } from './ledger';
 import { decodeObject, loadedCount, parseFile, type ParsedFile } from './parse';
 import type { DatasetLoader, FileUnit, LoadOutcome } from './types';
 
@@ -21,50 +21,63 @@ export class DuckDbLoader implements DatasetLoader {
   async load(_dataset: Dataset, units: FileUnit[]): Promise<LoadOutcome[]> {
     const { toLoad, settled } = await triage(this.wh, units);
     const outcomes: LoadOutcome[] = [...settled];
-    const superseded = settled.filter((o) => o.status === 'superseded');
-    if (superseded.length > 0) {
-      await this.wh.transaction(async (tx) => {
-        for (const o of superseded) await recordOutcome(tx, o);
-      });
-    }
-
     const fetched = await mapLimit(toLoad, FETCH_CONCURRENCY, (unit) => fetchAndParse(unit));
+
+    // Ledger rows for what will not load: superseded versions, and unreadable files (for diagnosis;
+    // their records fail either way). Transient fetch errors leave no trace: the retry decides.
+    const notes = [...settled.filter((o) => o.status === 'superseded')];
+    const ready: { unit: FileUnit; parsed: ParsedFile }[] = [];
     for (const [i, unit] of toLoad.entries()) {
       const result = fetched[i]!;
-      if ('outcome' in result) {
-        if (result.outcome.status === 'failed' && result.outcome.error && !result.outcome.error.retryable) {
-          await this.wh
-            .transaction((tx) => recordOutcome(tx, result.outcome))
-            .catch(() => undefined); // the record fails either way; the ledger row is for diagnosis
-        } else if (result.outcome.status === 'superseded') {
-          await this.wh.transaction((tx) => recordOutcome(tx, result.outcome)).catch(() => undefined);
-        }
-        outcomes.push(result.outcome);
+      if ('parsed' in result) {
+        ready.push({ unit, parsed: result.parsed });
         continue;
       }
-      try {
-        outcomes.push(await this.write(unit, result.parsed));
-      } catch (err) {
-        outcomes.push({ unit, status: 'failed', rowsLoaded: 0, rowsQuarantined: 0, error: classifyError(err) });
+      outcomes.push(result.outcome);
+      if (result.outcome.status === 'superseded' || result.outcome.error?.retryable === false) notes.push(result.outcome);
+    }
+    if (notes.length > 0) {
+      await this.wh
+        .transaction((tx) => recordOutcomes(tx, notes))
+        .catch(() => undefined); // diagnosis only: never the reason a record fails
+    }
+
+    // All files of the batch in one transaction: one commit instead of one per file. Each file is
+    // still all-or-nothing. If the batch transaction fails, load file by file so one bad write
+    // cannot hold back the others.
+    try {
+      outcomes.push(...(await this.wh.transaction((tx) => this.writeAll(tx as DuckDbWarehouse, ready))));
+    } catch {
+      for (const file of ready) {
+        try {
+          outcomes.push(...(await this.wh.transaction((tx) => this.writeAll(tx as DuckDbWarehouse, [file]))));
+        } catch (err) {
+          outcomes.push({ unit: file.unit, status: 'failed', rowsLoaded: 0, rowsQuarantined: 0, error: classifyError(err) });
+        }
       }
     }
     return outcomes;
   }
 
-  private async write(unit: FileUnit, parsed: ParsedFile): Promise<LoadOutcome> {
-    const outcome: LoadOutcome = {
+  private async writeAll(tx: DuckDbWarehouse, files: { unit: FileUnit; parsed: ParsedFile }[]): Promise<LoadOutcome[]> {
+    const outcomes: LoadOutcome[] = files.map(({ unit, parsed }) => ({
       unit,
       status: 'loaded',
       rowsLoaded: loadedCount(parsed),
       rowsQuarantined: parsed.quarantined.length,
-    };
-    await this.wh.transaction(async (tx) => {
-      await clearPrevious(tx, unit);
-      await (tx as DuckDbWarehouse).withConnection((c) => appendRows(c, unit, parsed));
-      await insertQuarantine(tx, unit, parsed.quarantined);
-      await recordOutcome(tx, outcome, parsed.quarantined[0]?.reason);
-    });
-    return outcome;
+    }));
+    await clearPreviousAll(
+      tx,
+      files.map((f) => f.unit),
+    );
+    await tx.withConnection((c) => appendFiles(c, files));
+    for (const { unit, parsed } of files) await insertQuarantine(tx, unit, parsed.quarantined);
+    await recordOutcomes(
+      tx,
+      outcomes,
+      files.map((f) => f.parsed.quarantined[0]?.reason),
+    );
+    return outcomes;
   }
 }
 
@@ -93,47 +106,83 @@ async function fetchAndParse(unit: FileUnit): Promise<Fetched> {
   }
 }
 
-async function appendRows(c: DuckDBConnection, unit: FileUnit, parsed: ParsedFile): Promise<void> {
+/**
+ * Append the parsed rows of several files with DuckDB's appender: one appender per table for the
+ * whole batch, values typed per column (no per-value type sniffing in the hot loop).
+ */
+async function appendFiles(c: DuckDBConnection, files: { unit: FileUnit; parsed: ParsedFile }[]): Promise<void> {
   const loadedAt = toWarehouseTimestamp(new Date().toISOString());
-  const append = async (table: string, rows: (string | number)[][]) => {
-    if (rows.length === 0) return;
+  const withAppender = async (table: string, fill: (a: DuckDBAppender) => void) => {
     const appender = await c.createAppender(table, 'raw');
     try {
-      for (const row of rows) {
-        for (const v of row) {
-          if (typeof v === 'number') {
-            if (Number.isInteger(v) && Math.abs(v) < 2 ** 31) appender.appendInteger(v);
-            else appender.appendDouble(v);
-          } else appender.appendVarchar(v);
-        }
-        appender.endRow();
-      }
+      fill(appender);
       appender.flushSync();
     } finally {
       appender.closeSync();
     }
   };
-  const file = [unit.key, unit.version] as const;
-  switch (parsed.dataset) {
-    case 'customers':
-      return append(
-        'customers',
-        parsed.rows.map((r) => [r.customerId, r.loyaltyScore, ...file, r.lineNumber, loadedAt]),
-      );
-    case 'products':
-      return append(
-        'products',
-        parsed.rows.map((r) => [r.productId, r.description, r.category, ...file, r.lineNumber, loadedAt]),
-      );
-    case 'transactions':
-      await append(
-        'transactions',
-        parsed.transactions.map((t) => [t.transactionId, t.customerId, t.purchasedAt, t.basketSize, ...file, t.lineNumber, loadedAt]),
-      );
-      return append(
-        'transaction_items',
-        parsed.items.map((i) => [i.transactionId, i.itemIndex, i.customerId, i.productId, i.price, i.purchasedAt, ...file]),
-      );
+  const by = <D extends ParsedFile['dataset']>(dataset: D) =>
+    files.filter((f): f is { unit: FileUnit; parsed: Extract<ParsedFile, { dataset: D }> } => f.parsed.dataset === dataset);
+
+  const customers = by('customers');
+  if (customers.length > 0)
+    await withAppender('customers', (a) => {
+      for (const { unit, parsed } of customers)
+        for (const r of parsed.rows) {
+          a.appendVarchar(r.customerId);
+          a.appendInteger(r.loyaltyScore);
+          a.appendVarchar(unit.key);
+          a.appendVarchar(unit.version);
+          a.appendInteger(r.lineNumber);
+          a.appendVarchar(loadedAt);
+          a.endRow();
+        }
+    });
+  const products = by('products');
+  if (products.length > 0)
+    await withAppender('products', (a) => {
+      for (const { unit, parsed } of products)
+        for (const r of parsed.rows) {
+          a.appendVarchar(r.productId);
+          a.appendVarchar(r.description);
+          a.appendVarchar(r.category);
+          a.appendVarchar(unit.key);
+          a.appendVarchar(unit.version);
+          a.appendInteger(r.lineNumber);
+          a.appendVarchar(loadedAt);
+          a.endRow();
+        }
+    });
+  const transactions = by('transactions');
+  if (transactions.length > 0) {
+    await withAppender('transactions', (a) => {
+      for (const { unit, parsed } of transactions)
+        for (const t of parsed.transactions) {
+          a.appendVarchar(t.transactionId);
+          a.appendVarchar(t.customerId);
+          a.appendVarchar(t.purchasedAt);
+          a.appendInteger(t.basketSize);
+          a.appendVarchar(unit.key);
+          a.appendVarchar(unit.version);
+          a.appendInteger(t.lineNumber);
+          a.appendVarchar(loadedAt);
+          a.endRow();
+        }
+    });
+    await withAppender('transaction_items', (a) => {
+      for (const { unit, parsed } of transactions)
+        for (const i of parsed.items) {
+          a.appendVarchar(i.transactionId);
+          a.appendInteger(i.itemIndex);
+          a.appendVarchar(i.customerId);
+          a.appendVarchar(i.productId);
+          a.appendDouble(i.price);
+          a.appendVarchar(i.purchasedAt);
+          a.appendVarchar(unit.key);
+          a.appendVarchar(unit.version);
+          a.endRow();
+        }
+    });
   }
 }
 

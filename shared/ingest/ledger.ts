@@ -150,30 +150,59 @@ export function toWarehouseTimestamp(iso: string): string {
   return new Date(iso).toISOString().replace('T', ' ').replace('Z', '');
 }
 
+/** `(bucket = ? and key = ?) or ...`: portable on both engines, bounded by the batch size. */
+function keyPredicate(units: readonly FileUnit[], withVersion = false): { sql: string; params: string[] } {
+  const one = withVersion ? '(bucket = ? and key = ? and version = ?)' : '(bucket = ? and key = ?)';
+  return {
+    sql: units.map(() => one).join(' or '),
+    params: units.flatMap((u) => (withVersion ? [u.bucket, u.key, u.version] : [u.bucket, u.key])),
+  };
+}
+
+const CHUNK = 200;
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
 /**
- * Inside the caller's transaction: remove what this unit's key loaded before (transactions), or the
- * whole previous snapshot (customers/products), with its quarantine rows, and mark the ledger rows
- * that owned them as replaced.
+ * Inside the caller's transaction: remove what these units' keys loaded before (transactions), or
+ * the whole previous snapshot (customers/products), with their quarantine rows, and mark the ledger
+ * rows that owned them as replaced. Set-based: a few statements per batch, not per file (a
+ * statement costs a round trip on Snowflake).
  */
+export async function clearPreviousAll(tx: Warehouse, units: readonly FileUnit[]): Promise<void> {
+  if (units.length === 0) return;
+  const now = toWarehouseTimestamp(new Date().toISOString());
+  const snapshots = [...new Set(units.filter((u) => SNAPSHOT_DATASETS.has(u.dataset)).map((u) => u.dataset))];
+  for (const dataset of snapshots) {
+    for (const table of DATASET_TABLES[dataset]) await tx.execute(`delete from ${table}`);
+    await tx.execute(`delete from raw.quarantine where dataset = ?`, [dataset]);
+    await tx.execute(`update raw.file_ledger set status = 'replaced', updated_at = ? where dataset = ? and status = 'loaded'`, [
+      now,
+      dataset,
+    ]);
+  }
+  const keyed = units.filter((u) => !SNAPSHOT_DATASETS.has(u.dataset));
+  for (const part of chunks(keyed)) {
+    const tables = new Set(part.flatMap((u) => DATASET_TABLES[u.dataset]));
+    const keys = [...new Set(part.map((u) => u.key))];
+    for (const table of tables) {
+      await tx.execute(`delete from ${table} where _file_key in (${keys.map(() => '?').join(', ')})`, keys);
+    }
+    const where = keyPredicate(part);
+    await tx.execute(`delete from raw.quarantine where ${where.sql}`, where.params);
+    await tx.execute(`update raw.file_ledger set status = 'replaced', updated_at = ? where status = 'loaded' and (${where.sql})`, [
+      now,
+      ...where.params,
+    ]);
+  }
+}
+
+/** clearPreviousAll for one unit. */
 export async function clearPrevious(tx: Warehouse, unit: FileUnit): Promise<void> {
-  const snapshot = SNAPSHOT_DATASETS.has(unit.dataset);
-  for (const table of DATASET_TABLES[unit.dataset]) {
-    if (snapshot) await tx.execute(`delete from ${table}`);
-    else await tx.execute(`delete from ${table} where _file_key = ?`, [unit.key]);
-  }
-  if (snapshot) {
-    await tx.execute(`delete from raw.quarantine where dataset = ?`, [unit.dataset]);
-    await tx.execute(
-      `update raw.file_ledger set status = 'replaced', updated_at = ? where dataset = ? and status = 'loaded'`,
-      [toWarehouseTimestamp(new Date().toISOString()), unit.dataset],
-    );
-  } else {
-    await tx.execute(`delete from raw.quarantine where bucket = ? and key = ?`, [unit.bucket, unit.key]);
-    await tx.execute(
-      `update raw.file_ledger set status = 'replaced', updated_at = ? where bucket = ? and key = ? and status = 'loaded'`,
-      [toWarehouseTimestamp(new Date().toISOString()), unit.bucket, unit.key],
-    );
-  }
+  await clearPreviousAll(tx, [unit]);
 }
 
 export async function insertQuarantine(tx: Warehouse, unit: FileUnit, lines: QuarantinedLine[]): Promise<void> {
@@ -195,41 +224,56 @@ const LEDGER_STATUS: Record<LoadOutcome['status'], string | undefined> = {
   duplicate: undefined, // already in the ledger
 };
 
-/** Write (replace) the ledger row of this object version. */
-export async function recordOutcome(tx: Warehouse, outcome: LoadOutcome, firstError?: string): Promise<void> {
-  const status = LEDGER_STATUS[outcome.status];
-  if (!status) return;
-  const { unit } = outcome;
+/** Write (replace) the ledger rows of these object versions; `firstErrors` by position. */
+export async function recordOutcomes(
+  tx: Warehouse,
+  outcomes: readonly LoadOutcome[],
+  firstErrors: readonly (string | undefined)[] = [],
+): Promise<void> {
+  const rows = outcomes
+    .map((outcome, i) => ({ outcome, status: LEDGER_STATUS[outcome.status], firstError: firstErrors[i] }))
+    .filter((r): r is { outcome: LoadOutcome; status: string; firstError: string | undefined } => r.status !== undefined);
   const now = toWarehouseTimestamp(new Date().toISOString());
-  const previous = await tx.query<{ attempts: number }>(
-    `select attempts from raw.file_ledger where bucket = ? and key = ? and version = ?`,
-    [unit.bucket, unit.key, unit.version],
-  );
-  await tx.execute(`delete from raw.file_ledger where bucket = ? and key = ? and version = ?`, [
-    unit.bucket,
-    unit.key,
-    unit.version,
-  ]);
-  await tx.execute(
-    `insert into raw.file_ledger
-       (bucket, key, version, dataset, sequencer, event_time, size_bytes, status, rows_loaded, rows_quarantined,
-        first_error, attempts, loaded_at, updated_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [
-      unit.bucket,
-      unit.key,
-      unit.version,
-      unit.dataset,
-      unit.sequencer,
-      toWarehouseTimestamp(unit.eventTime),
-      unit.size,
-      status,
-      outcome.rowsLoaded,
-      outcome.rowsQuarantined,
-      firstError ?? outcome.error?.message ?? null,
-      (previous[0]?.attempts ?? 0) + 1,
-      status === 'loaded' ? now : null,
-      now,
-    ],
-  );
+  for (const part of chunks(rows)) {
+    const where = keyPredicate(
+      part.map((r) => r.outcome.unit),
+      true,
+    );
+    const previous = await tx.query<{ bucket: string; key: string; version: string; attempts: number }>(
+      `select bucket, key, version, attempts from raw.file_ledger where ${where.sql}`,
+      where.params,
+    );
+    const attempts = new Map(previous.map((p) => [`${p.bucket}\u0000${p.key}\u0000${p.version}`, Number(p.attempts)]));
+    await tx.execute(`delete from raw.file_ledger where ${where.sql}`, where.params);
+    await tx.execute(
+      `insert into raw.file_ledger
+         (bucket, key, version, dataset, sequencer, event_time, size_bytes, status, rows_loaded, rows_quarantined,
+          first_error, attempts, loaded_at, updated_at)
+       values ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      part.flatMap(({ outcome, status, firstError }) => {
+        const { unit } = outcome;
+        return [
+          unit.bucket,
+          unit.key,
+          unit.version,
+          unit.dataset,
+          unit.sequencer,
+          toWarehouseTimestamp(unit.eventTime),
+          unit.size,
+          status,
+          outcome.rowsLoaded,
+          outcome.rowsQuarantined,
+          firstError ?? outcome.error?.message ?? null,
+          (attempts.get(`${unit.bucket}\u0000${unit.key}\u0000${unit.version}`) ?? 0) + 1,
+          status === 'loaded' ? now : null,
+          now,
+        ];
+      }),
+    );
+  }
+}
+
+/** recordOutcomes for one outcome. */
+export async function recordOutcome(tx: Warehouse, outcome: LoadOutcome, firstError?: string): Promise<void> {
+  await recordOutcomes(tx, [outcome], [firstError]);
 }
