@@ -21,7 +21,7 @@
  * file that can never load fails terminally and its ledger row says why.
  */
 import { config, type Dataset } from '../config';
-import { classifyError, TerminalError, TransientError, UnreadableFileError, errorMessage, type PipelineError } from '../errors';
+import { classifyError, ConfigError, TerminalError, TransientError, UnreadableFileError, errorMessage, type PipelineError } from '../errors';
 import { logger as rootLogger, type Logger } from '../logger';
 import { headObject } from '../storage/object-store';
 import type { SnowflakeConfig } from '../warehouse/snowflake';
@@ -71,6 +71,8 @@ interface LoadVerdict {
   status: 'LOADED' | 'PARTIALLY_LOADED' | 'LOAD_FAILED' | 'LOAD_SKIPPED' | 'LOAD_IN_PROGRESS' | string;
   firstError: string | null;
   firstErrorLine: number | null;
+  /** Lines Snowflake says it put in the landing table (COPY rows_loaded, COPY_HISTORY row_count). */
+  linesLanded: number | null;
   source: 'copy' | 'history';
 }
 
@@ -80,6 +82,12 @@ interface Candidate {
   verdict?: LoadVerdict;
   /** COPY did not list the file: already landed before (load metadata). */
   skipped?: boolean;
+}
+
+function snowflakeConfig(): SnowflakeConfig {
+  const wh = config().warehouse;
+  if (wh.engine !== 'snowflake') throw new ConfigError('the Snowflake loader needs WAREHOUSE_ENGINE=snowflake in the configuration');
+  return wh;
 }
 
 async function defaultHead(bucket: string, key: string): Promise<ObjectHead | null> {
@@ -119,7 +127,7 @@ export class SnowflakeLoader implements DatasetLoader {
     private readonly wh: Warehouse,
     opts: SnowflakeLoaderOptions = {},
   ) {
-    const cfg = opts.cfg ?? (config().warehouse as SnowflakeConfig);
+    const cfg = opts.cfg ?? snowflakeConfig();
     this.names = { database: cfg.database.toUpperCase(), stage: cfg.stage };
     this.mode = cfg.ingestMode;
     this.bucket = opts.landingBucket ?? config().buckets.landing;
@@ -144,6 +152,11 @@ export class SnowflakeLoader implements DatasetLoader {
       else candidates.push({ unit, version: head.version });
     }
     await this.record(outcomes.filter((o) => o.status === 'superseded' && !settled.includes(o)));
+    for (const o of outcomes) {
+      if (o.status === 'failed' && o.error && !o.error.retryable) {
+        await this.wh.transaction((tx) => recordOutcome(tx, o)).catch((err) => this.log.warn('could not record a failed file', { key: o.unit.key, error: errorMessage(err) }));
+      }
+    }
 
     // 3. land them
     const viaPipe = candidates.filter((c) => this.mode === 'pipe' && this.withinPipeWindow(c));
@@ -214,6 +227,7 @@ export class SnowflakeLoader implements DatasetLoader {
           status: status === 'LOADED' && errorsSeen > 0 ? 'PARTIALLY_LOADED' : status,
           firstError: (r.first_error as string | null) ?? null,
           firstErrorLine: r.first_error_line === null || r.first_error_line === undefined ? null : Number(r.first_error_line),
+          linesLanded: r.rows_loaded === null || r.rows_loaded === undefined ? null : Number(r.rows_loaded),
           source: 'copy',
         };
       }
@@ -241,6 +255,7 @@ export class SnowflakeLoader implements DatasetLoader {
           status: normaliseStatus(String(latest.status)),
           firstError: (latest.first_error_message as string | null) ?? null,
           firstErrorLine: null,
+          linesLanded: latest.row_count === null || latest.row_count === undefined ? null : Number(latest.row_count),
           source: 'history',
         });
       }
@@ -308,6 +323,14 @@ export class SnowflakeLoader implements DatasetLoader {
         throw new TerminalError(
           `${unit.key}: Snowflake skipped the file as already loaded and its landed lines are gone ` +
             `(same content as an earlier version?). Reload on purpose with COPY ... FORCE = TRUE for this file.`,
+        );
+      }
+      if (verdict?.linesLanded !== null && verdict?.linesLanded !== undefined && verdict.linesLanded !== Number(summary?.lines ?? 0)) {
+        // the lines are found by the object's Last-Modified second (UTC); a mismatch must never load a
+        // partial or empty file over the key's rows
+        throw new TerminalError(
+          `${unit.key}: Snowflake landed ${verdict.linesLanded} lines, but ${Number(summary?.lines ?? 0)} are found for ` +
+            `Last-Modified ${version.lastModified} UTC in ${dataset}'s landing table (METADATA$FILE_LAST_MODIFIED not in UTC?)`,
         );
       }
       if (Number(summary?.nul_lines ?? 0) > 0) throw new UnreadableFileError(`${unit.key}: not a text file (contains NUL bytes)`);

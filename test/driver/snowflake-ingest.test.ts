@@ -255,6 +255,20 @@ describe('Snowflake ingest through the handler', () => {
     ]);
   });
 
+  it('refuses to load a file whose landed lines cannot be found, rather than load it empty', async () => {
+    // Prepare: COPY reports the lines landed, but none match the object's Last-Modified
+    landing.noLandedLines.add(TX_A);
+    landing.copyStatus.set(TX_A, { rowsLoaded: 4 });
+
+    // Act
+    const result = await ingest(event([TX_A]));
+
+    // Assess
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: `msg-${TX_A}` }]);
+    expect(fake.sql().some((s) => /^delete from raw\.transactions/i.test(s))).toBe(false);
+    expect(ledgerWrites(fake)).toEqual([expect.objectContaining({ key: TX_A, status: 'failed', firstError: expect.stringMatching(/landed 4 lines, but 0 are found/) })]);
+  });
+
   it('treats an object overwritten after its event as superseded, without copying it', async () => {
     // Prepare: S3 now holds other bytes under TX_B
     s3.on(HeadObjectCommand, { Key: TX_B }).resolves({ ETag: '"newer-content"', LastModified: UPLOADED });
