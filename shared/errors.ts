@@ -118,6 +118,9 @@ function isTransient(e: ErrorLike, message: string): boolean {
   if (status !== undefined && (status === 429 || status >= 500)) return true;
   // DuckDB: another process holds the write lock; retrying later is the right answer
   if (/Could not set lock on file|Conflicting lock is held/i.test(message)) return true;
+  // DuckDB's optimistic concurrency: a concurrent writer touched the same rows; a retry sees its result
+  if (/write-write conflict|Conflict on (update|tuple)|Transaction conflict|Duplicate key .* violates primary key/i.test(message))
+    return true;
   if (/socket hang up|network error|timed? ?out/i.test(message)) return true;
   if (e.cause && e.cause !== e) return isTransient(e.cause as ErrorLike, '');
   return false;

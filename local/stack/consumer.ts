@@ -30,6 +30,8 @@ export interface ConsumerOptions {
   batchWindowMs: number;
   /** Idle wait between empty polls (short polling: the emulator's long polling can repeat a message). */
   idleMs?: number;
+  /** Concurrent pollers, like the event source mapping's maximum concurrency (default 1). */
+  concurrency?: number;
   log: Logger;
 }
 
@@ -41,8 +43,8 @@ export interface Delivery {
 
 export class QueueConsumer {
   private running = false;
-  private loop: Promise<void> | undefined;
-  private busy = false;
+  private loops: Promise<void>[] = [];
+  private busy = 0;
   readonly deliveries: Delivery[] = [];
   private invocation = 0;
 
@@ -51,17 +53,17 @@ export class QueueConsumer {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
+    this.loops = Array.from({ length: Math.max(1, this.opts.concurrency ?? 1) }, () => this.run());
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    await this.loop;
+    await Promise.all(this.loops);
   }
 
   /** True while a batch is being handled. */
   get isBusy(): boolean {
-    return this.busy;
+    return this.busy > 0;
   }
 
   private async run(): Promise<void> {
@@ -114,8 +116,18 @@ export class QueueConsumer {
   }
 
   private async deliver(messages: Message[]): Promise<void> {
+    this.busy++;
+    try {
+      await this.handle(messages);
+    } catch (err) {
+      this.opts.log.error('delivery failed', { error: (err as Error).message });
+    } finally {
+      this.busy--;
+    }
+  }
+
+  private async handle(messages: Message[]): Promise<void> {
     const { client, queueUrl, handler, log } = this.opts;
-    this.busy = true;
     const started = Date.now();
     const event: SQSEvent = { Records: messages.map((m) => this.toRecord(m)) };
     let failedIds: Set<string>;
@@ -144,7 +156,6 @@ export class QueueConsumer {
       receives: messages.map((m) => m.Attributes?.ApproximateReceiveCount ?? '?').join(','),
       durationMs: delivery.durationMs,
     });
-    this.busy = false;
   }
 
   private toRecord(m: Message): SQSRecord {

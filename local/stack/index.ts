@@ -40,6 +40,8 @@ export interface StackOptions {
   handler?: SqsHandler;
   /** Start the queue consumer (tests may poll by hand). Default true. */
   consume?: boolean;
+  /** Concurrent ingest invocations (the event source mapping's maximum concurrency). Default 1. */
+  concurrency?: number;
   log?: Logger;
 }
 
@@ -116,6 +118,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     handler,
     batchSize: opts.batchSize ?? cfg.queue.batchSize,
     batchWindowMs: opts.batchWindowMs ?? 500,
+    concurrency: opts.concurrency ?? 1,
     log: log.child({ component: 'ingest-poller' }),
   });
   if (opts.consume !== false) consumer.start();

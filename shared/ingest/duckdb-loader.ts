@@ -8,7 +8,7 @@ import type { Dataset } from '../config';
 import { classifyError, UnreadableFileError } from '../errors';
 import { getObjectBytes } from '../storage/object-store';
 import { DuckDbWarehouse } from '../warehouse/duckdb';
-import { clearPreviousAll, insertQuarantine, recordOutcomes, toWarehouseTimestamp, triage } from './ledger';
+import { clearPreviousAll, insertQuarantine, lockDataset, recordOutcomes, toWarehouseTimestamp, triage } from './ledger';
 import { decodeObject, loadedCount, parseFile, type ParsedFile } from './parse';
 import type { DatasetLoader, FileUnit, LoadOutcome } from './types';
 
@@ -46,11 +46,11 @@ export class DuckDbLoader implements DatasetLoader {
     // still all-or-nothing. If the batch transaction fails, load file by file so one bad write
     // cannot hold back the others.
     try {
-      outcomes.push(...(await this.wh.transaction((tx) => this.writeAll(tx as DuckDbWarehouse, ready))));
+      outcomes.push(...(await this.writeWithRetry(ready)));
     } catch {
       for (const file of ready) {
         try {
-          outcomes.push(...(await this.wh.transaction((tx) => this.writeAll(tx as DuckDbWarehouse, [file]))));
+          outcomes.push(...(await this.writeWithRetry([file])));
         } catch (err) {
           outcomes.push({ unit: file.unit, status: 'failed', rowsLoaded: 0, rowsQuarantined: 0, error: classifyError(err) });
         }
@@ -59,8 +59,34 @@ export class DuckDbLoader implements DatasetLoader {
     return outcomes;
   }
 
+  /**
+   * Concurrent writers of one dataset serialise on its lock row (see lockDataset); DuckDB answers a
+   * second writer with a conflict instead of waiting, so retry here a few times before handing the
+   * records back to SQS.
+   */
+  private async writeWithRetry(files: { unit: FileUnit; parsed: ParsedFile }[]): Promise<LoadOutcome[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.wh.transaction((tx) => this.writeAll(tx as DuckDbWarehouse, files));
+      } catch (err) {
+        const error = classifyError(err);
+        if (!error.retryable || attempt >= WRITE_ATTEMPTS) throw error;
+        await sleep(Math.random() * 25 * 2 ** attempt);
+      }
+    }
+  }
+
   private async writeAll(tx: DuckDbWarehouse, files: { unit: FileUnit; parsed: ParsedFile }[]): Promise<LoadOutcome[]> {
-    const outcomes: LoadOutcome[] = files.map(({ unit, parsed }) => ({
+    if (files.length === 0) return [];
+    // Under the dataset's lock, decide again: another writer may have loaded some of these since
+    // the first triage (the exactly-once decision and the write are one transaction).
+    await lockDataset(tx, files[0]!.unit.dataset, 'ingest');
+    const { toLoad, settled } = await triage(
+      tx,
+      files.map((f) => f.unit),
+    );
+    const load = files.filter((f) => toLoad.includes(f.unit));
+    const outcomes: LoadOutcome[] = load.map(({ unit, parsed }) => ({
       unit,
       status: 'loaded',
       rowsLoaded: loadedCount(parsed),
@@ -68,17 +94,23 @@ export class DuckDbLoader implements DatasetLoader {
     }));
     await clearPreviousAll(
       tx,
-      files.map((f) => f.unit),
+      load.map((f) => f.unit),
     );
-    await tx.withConnection((c) => appendFiles(c, files));
-    for (const { unit, parsed } of files) await insertQuarantine(tx, unit, parsed.quarantined);
+    await tx.withConnection((c) => appendFiles(c, load));
+    for (const { unit, parsed } of load) await insertQuarantine(tx, unit, parsed.quarantined);
     await recordOutcomes(
       tx,
-      outcomes,
-      files.map((f) => f.parsed.quarantined[0]?.reason),
+      [...outcomes, ...settled.filter((o) => o.status === 'superseded')],
+      load.map((f) => f.parsed.quarantined[0]?.reason),
     );
-    return outcomes;
+    return [...outcomes, ...settled];
   }
+}
+
+const WRITE_ATTEMPTS = 5;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 type Fetched = { parsed: ParsedFile } | { outcome: LoadOutcome };

@@ -150,6 +150,33 @@ export function toWarehouseTimestamp(iso: string): string {
   return new Date(iso).toISOString().replace('T', ' ').replace('Z', '');
 }
 
+/**
+ * Serialise the writers of one dataset: the exactly-once decision (triage) and the write must not
+ * interleave with another invocation's, and Snowflake enforces no unique constraints, so the ledger
+ * alone cannot reject a second load of the same version. Every write transaction first updates the
+ * dataset's row in raw.ingest_lock and then triages again:
+ *   - Snowflake: the UPDATE locks the row's micro-partition until COMMIT; a concurrent writer waits
+ *     (bounded by the session's LOCK_TIMEOUT) and then sees the first writer's ledger rows.
+ *     https://docs.snowflake.com/en/sql-reference/transactions#resource-locking
+ *   - DuckDB: optimistic concurrency; the second writer gets a conflict error, which is transient:
+ *     the loader retries it, and SQS redelivers if it keeps losing.
+ * Fetching and parsing stay outside the lock, so parallel invocations still overlap their I/O.
+ */
+export async function lockDataset(tx: Warehouse, dataset: Dataset, holder: string): Promise<void> {
+  const changed = await tx.execute(`update raw.ingest_lock set holder = ?, taken_at = ? where dataset = ?`, [
+    holder,
+    toWarehouseTimestamp(new Date().toISOString()),
+    dataset,
+  ]);
+  if (changed === 0) {
+    await tx.execute(`insert into raw.ingest_lock (dataset, holder, taken_at) values (?, ?, ?)`, [
+      dataset,
+      holder,
+      toWarehouseTimestamp(new Date().toISOString()),
+    ]);
+  }
+}
+
 /** `(bucket = ? and key = ?) or ...`: portable on both engines, bounded by the batch size. */
 function keyPredicate(units: readonly FileUnit[], withVersion = false): { sql: string; params: string[] } {
   const one = withVersion ? '(bucket = ? and key = ? and version = ?)' : '(bucket = ? and key = ?)';

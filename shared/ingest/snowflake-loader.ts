@@ -10,10 +10,14 @@
  *   3. land the files: one COPY INTO ... FILES = (...) for the batch (INGEST_MODE=copy, and in pipe mode
  *      for files staged more than 7 days ago), or ALTER PIPE ... REFRESH PREFIX = '<key>' per file
  *      (INGEST_MODE=pipe), whose asynchronous load is followed in COPY_HISTORY;
- *   4. per file, in this order: the verdict of the load (COPY result row, else COPY_HISTORY): a file
- *      Snowflake could not read (not UTF-8, corrupt gzip) fails as unreadable; then the row rules
- *      pick the quarantined lines; then one transaction: clearPrevious + INSERT ... SELECT from the
- *      landing table + quarantine + delete the consumed landing lines + the ledger row.
+ *   4. the verdict of each file's load (COPY result row, else COPY_HISTORY): a file Snowflake could not
+ *      read (not UTF-8, corrupt gzip) fails as unreadable; then, for all remaining files at once, the
+ *      landed line counts are checked and the row rules pick the quarantined lines;
+ *   5. one transaction for the batch (statements cost round trips; a handful per batch, not per file):
+ *      take the dataset's lock and triage again (another invocation may have won meanwhile),
+ *      clearPreviousAll, INSERT ... SELECT from the landing table, the quarantine, delete the consumed
+ *      landing lines, the ledger rows. If it fails for a reason other than a transient one, the files
+ *      are written one per transaction so one bad file cannot hold back the others.
  *
  * Failures: a statement that fails transiently (network, throttling, a COPY cut off mid-way) fails
  * only the files it concerned, as TransientError, and writes nothing (SQS redelivers them; the COPY
@@ -26,7 +30,7 @@ import { logger as rootLogger, type Logger } from '../logger';
 import { headObject } from '../storage/object-store';
 import type { SnowflakeConfig } from '../warehouse/snowflake';
 import type { Warehouse } from '../warehouse/port';
-import { clearPrevious, insertQuarantine, recordOutcome, toWarehouseTimestamp, triage } from './ledger';
+import { clearPreviousAll, insertQuarantine, lockDataset, recordOutcomes, toWarehouseTimestamp, triage } from './ledger';
 import {
   copyHistoryBinds,
   copyHistorySql,
@@ -35,6 +39,7 @@ import {
   deleteVersionSql,
   insertRowsSql,
   landedSummarySql,
+  loadedCountsSql,
   MAX_FILES_PER_COPY,
   refreshPipeSql,
   rejectedLinesSql,
@@ -145,34 +150,47 @@ export class SnowflakeLoader implements DatasetLoader {
 
     // 2. which version is there now?
     const candidates: Candidate[] = [];
+    const decided: LoadOutcome[] = [];
     const heads = await mapLimit(toLoad, 8, (unit) => this.checkObject(unit));
     for (const [i, unit] of toLoad.entries()) {
       const head = heads[i]!;
-      if ('outcome' in head) outcomes.push(head.outcome);
+      if ('outcome' in head) decided.push(head.outcome);
       else candidates.push({ unit, version: head.version });
     }
-    await this.record(outcomes.filter((o) => o.status === 'superseded' && !settled.includes(o)));
-    for (const o of outcomes) {
-      if (o.status === 'failed' && o.error && !o.error.retryable) {
-        await this.wh.transaction((tx) => recordOutcome(tx, o)).catch((err) => this.log.warn('could not record a failed file', { key: o.unit.key, error: errorMessage(err) }));
-      }
-    }
+    outcomes.push(...decided);
+    await this.record(decided.filter((o) => o.status === 'superseded' || (o.status === 'failed' && !o.error?.retryable)));
 
     // 3. land them
     const viaPipe = candidates.filter((c) => this.mode === 'pipe' && this.withinPipeWindow(c));
     const viaCopy = candidates.filter((c) => !viaPipe.includes(c));
-    const landingFailures = new Map<Candidate, PipelineError>();
-    await this.copy(dataset, viaCopy, landingFailures);
-    await this.lookUpHistory(dataset, viaCopy.filter((c) => c.skipped && !landingFailures.has(c)), landingFailures);
-    await this.pipe(dataset, viaPipe, landingFailures);
+    const failures = new Map<Candidate, PipelineError>();
+    await this.copy(dataset, viaCopy, failures);
+    await this.lookUpHistory(dataset, viaCopy.filter((c) => c.skipped && !failures.has(c)), failures);
+    await this.pipe(dataset, viaPipe, failures);
 
-    // 4. per file
+    // 4. verdicts, line counts, row rules
     for (const c of candidates) {
-      const landingError = landingFailures.get(c);
-      const outcome = landingError ? failed(c.unit, landingError) : await this.finish(dataset, c);
-      if (outcome.status === 'failed' && outcome.error && !outcome.error.retryable) await this.recordFailure(dataset, c, outcome);
-      outcomes.push(outcome);
+      if (failures.has(c)) continue;
+      const verdict = c.verdict;
+      if (verdict && verdict.status !== 'LOADED') {
+        const unreadable = verdict.status === 'PARTIALLY_LOADED' || verdict.status === 'LOAD_FAILED';
+        const where = verdict.firstErrorLine ? ` (line ${verdict.firstErrorLine})` : '';
+        failures.set(
+          c,
+          unreadable
+            ? new UnreadableFileError(`${c.unit.key}: Snowflake could not read the file as UTF-8 text${where}: ${verdict.firstError ?? verdict.status}`)
+            : new TerminalError(`${c.unit.key}: unexpected load status ${verdict.status}`),
+        );
+      }
     }
+    const rejected = await this.check(dataset, candidates.filter((c) => !failures.has(c)), failures);
+
+    // 5. write
+    const ready = candidates.filter((c) => !failures.has(c));
+    outcomes.push(...(await this.writeAll(dataset, ready, rejected)));
+    const lost = candidates.filter((c) => failures.has(c)).map((c) => ({ c, outcome: failed(c.unit, failures.get(c)!) }));
+    outcomes.push(...lost.map((l) => l.outcome));
+    await this.recordFailures(dataset, lost.filter((l) => !l.outcome.error!.retryable));
     return outcomes;
   }
 
@@ -193,7 +211,7 @@ export class SnowflakeLoader implements DatasetLoader {
       // gone, or overwritten after this event: the newer event carries the newer content
       if (!head || (unit.etag && head.etag && head.etag !== unit.etag)) return { outcome: superseded(unit) };
       const lastModified = head.lastModified ?? new Date(unit.eventTime);
-      return { version: { key: unit.key, lastModified: utcSecond(lastModified) } };
+      return { version: { key: unit.key, lastModified: utcSecond(lastModified), version: unit.version } };
     } catch (err) {
       return { outcome: failed(unit, classifyError(err)) };
     }
@@ -301,83 +319,163 @@ export class SnowflakeLoader implements DatasetLoader {
     }
   }
 
-  /** Verdict -> unreadable, or validate and write the file in one transaction. */
-  private async finish(dataset: Dataset, c: Candidate): Promise<LoadOutcome> {
-    const { unit, version } = c;
+  /**
+   * Read-only checks of the landed lines of all files at once: the line counts agree with what
+   * Snowflake reported, no NUL bytes, and the row rules' verdicts (quarantined lines; for CSV a file
+   * that cannot be read as its dataset). Files that fail are put in `failures`.
+   */
+  private async check(dataset: Dataset, list: Candidate[], failures: Map<Candidate, PipelineError>): Promise<Map<string, QuarantinedLine[]>> {
+    const rejected = new Map<string, QuarantinedLine[]>();
+    if (list.length === 0) return rejected;
     try {
-      const verdict = c.verdict;
-      if (verdict && verdict.status !== 'LOADED') {
-        if (verdict.status === 'PARTIALLY_LOADED' || verdict.status === 'LOAD_FAILED') {
-          const where = verdict.firstErrorLine ? ` (line ${verdict.firstErrorLine})` : '';
-          throw new UnreadableFileError(`${unit.key}: Snowflake could not read the file as UTF-8 text${where}: ${verdict.firstError ?? verdict.status}`);
+      const summary = new Map(
+        (await this.wh.query<{ file_key: string; lines: number; nul_lines: number }>(...bound(landedSummarySql(this.names, dataset, list.map((c) => c.version))))).map(
+          (r) => [r.file_key, r],
+        ),
+      );
+      for (const c of list) {
+        const lines = Number(summary.get(c.unit.key)?.lines ?? 0);
+        const expected = c.verdict?.linesLanded;
+        if (c.skipped && !c.verdict && lines === 0) {
+          // load metadata says the file was landed, yet neither its lines nor its history (14 days) are
+          // there: most likely the same bytes as a version loaded earlier. Loading nothing would wipe
+          // the key's rows, so stop and say so.
+          failures.set(
+            c,
+            new TerminalError(
+              `${c.unit.key}: Snowflake skipped the file as already loaded and its landed lines are gone ` +
+                `(same content as an earlier version?). Reload on purpose with COPY ... FORCE = TRUE for this file.`,
+            ),
+          );
+        } else if (expected !== null && expected !== undefined && expected !== lines) {
+          // lines are found by the object's Last-Modified second (UTC); a mismatch must never load a
+          // partial or empty file over the key's rows
+          failures.set(
+            c,
+            new TerminalError(
+              `${c.unit.key}: Snowflake landed ${expected} lines, but ${lines} are found for Last-Modified ` +
+                `${c.version.lastModified} UTC in ${dataset}'s landing table (METADATA$FILE_LAST_MODIFIED not in UTC?)`,
+            ),
+          );
+        } else if (Number(summary.get(c.unit.key)?.nul_lines ?? 0) > 0) {
+          failures.set(c, new UnreadableFileError(`${c.unit.key}: not a text file (contains NUL bytes)`));
         }
-        throw new TerminalError(`${unit.key}: unexpected load status ${verdict.status}`);
       }
-      const [summary] = await this.wh.query<{ lines: number; nul_lines: number }>(
-        ...bound(landedSummarySql(this.names, dataset, version)),
+      const remaining = list.filter((c) => !failures.has(c));
+      if (remaining.length === 0) return rejected;
+      const rows = await this.wh.query<{ file_key: string; line_number: number; status: string; raw_text: string | null; reason: string }>(
+        ...bound(rejectedLinesSql(this.names, dataset, remaining.map((c) => c.version))),
       );
-      if (c.skipped && !verdict && Number(summary?.lines ?? 0) === 0) {
-        // load metadata says the file was loaded into the landing table, yet neither its lines nor its
-        // history (14 days) are there: most likely the same bytes as a version loaded earlier. Loading
-        // nothing would wipe the key's rows, so stop and say so.
-        throw new TerminalError(
-          `${unit.key}: Snowflake skipped the file as already loaded and its landed lines are gone ` +
-            `(same content as an earlier version?). Reload on purpose with COPY ... FORCE = TRUE for this file.`,
-        );
+      for (const r of rows) {
+        const c = remaining.find((x) => x.unit.key === r.file_key);
+        if (!c) continue;
+        if (r.status === 'unreadable') {
+          failures.set(c, new UnreadableFileError(`${c.unit.key}: ${r.reason}`));
+          continue;
+        }
+        const lines = rejected.get(r.file_key) ?? [];
+        lines.push({ lineNumber: Number(r.line_number), rawText: r.raw_text ?? '', reason: r.reason });
+        rejected.set(r.file_key, lines);
       }
-      if (verdict?.linesLanded !== null && verdict?.linesLanded !== undefined && verdict.linesLanded !== Number(summary?.lines ?? 0)) {
-        // the lines are found by the object's Last-Modified second (UTC); a mismatch must never load a
-        // partial or empty file over the key's rows
-        throw new TerminalError(
-          `${unit.key}: Snowflake landed ${verdict.linesLanded} lines, but ${Number(summary?.lines ?? 0)} are found for ` +
-            `Last-Modified ${version.lastModified} UTC in ${dataset}'s landing table (METADATA$FILE_LAST_MODIFIED not in UTC?)`,
-        );
-      }
-      if (Number(summary?.nul_lines ?? 0) > 0) throw new UnreadableFileError(`${unit.key}: not a text file (contains NUL bytes)`);
-
-      const rejected = await this.wh.query<{ line_number: number; status: string; raw_text: string | null; reason: string }>(
-        ...bound(rejectedLinesSql(this.names, dataset, version)),
-      );
-      const unreadable = rejected.find((r) => r.status === 'unreadable');
-      if (unreadable) throw new UnreadableFileError(`${unit.key}: ${unreadable.reason}`);
-      const lines: QuarantinedLine[] = rejected.map((r) => ({ lineNumber: Number(r.line_number), rawText: r.raw_text ?? '', reason: r.reason }));
-
-      const outcome: LoadOutcome = { unit, status: 'loaded', rowsLoaded: 0, rowsQuarantined: lines.length };
-      const write = { ...version, version: unit.version, loadedAt: toWarehouseTimestamp(this.now().toISOString()) };
-      await this.wh.transaction(async (tx) => {
-        await clearPrevious(tx, unit);
-        const [first, ...rest] = insertRowsSql(this.names, dataset, write);
-        outcome.rowsLoaded = await tx.execute(...bound(first!));
-        for (const b of rest) await tx.execute(...bound(b));
-        await insertQuarantine(tx, unit, lines);
-        await tx.execute(...bound(deleteLandedSql(this.names, dataset, version)));
-        await recordOutcome(tx, outcome, lines[0]?.reason);
-      });
-      this.log.info('file loaded', { dataset, key: unit.key, rows: outcome.rowsLoaded, quarantined: lines.length });
-      return outcome;
     } catch (err) {
-      return failed(unit, classifyError(err));
+      const error = classifyError(err);
+      for (const c of list) if (!failures.has(c)) failures.set(c, error);
+    }
+    return rejected;
+  }
+
+  /** All ready files in one transaction; when that fails (not transiently), one transaction per file. */
+  private async writeAll(dataset: Dataset, ready: Candidate[], rejected: Map<string, QuarantinedLine[]>): Promise<LoadOutcome[]> {
+    if (ready.length === 0) return [];
+    try {
+      return await this.writeFiles(dataset, ready, rejected);
+    } catch (err) {
+      const error = classifyError(err);
+      if (error.retryable || ready.length === 1) return ready.map((c) => failed(c.unit, error));
+      this.log.warn('batch write failed; writing file by file', { dataset, files: ready.length, error: error.message });
+      const outcomes: LoadOutcome[] = [];
+      for (const c of ready) {
+        try {
+          outcomes.push(...(await this.writeFiles(dataset, [c], rejected)));
+        } catch (e) {
+          const one = classifyError(e);
+          outcomes.push(failed(c.unit, one));
+          if (!one.retryable) await this.recordFailures(dataset, [{ c, outcome: failed(c.unit, one) }]);
+        }
+      }
+      return outcomes;
     }
   }
 
-  /** The ledger row of a file that will never load, and its partial landing lines gone. Best effort. */
-  private async recordFailure(dataset: Dataset, c: Candidate, outcome: LoadOutcome): Promise<void> {
+  /**
+   * One transaction: under the dataset's lock, decide again (another invocation may have loaded some
+   * of these since the first triage), then replace, insert, quarantine, consume the landing lines and
+   * write the ledger rows. Returns an outcome per file.
+   */
+  private async writeFiles(dataset: Dataset, files: Candidate[], rejected: Map<string, QuarantinedLine[]>): Promise<LoadOutcome[]> {
+    const loadedAt = toWarehouseTimestamp(this.now().toISOString());
+    const result = await this.wh.transaction(async (tx) => {
+      await lockDataset(tx, dataset, 'ingest');
+      const { toLoad, settled } = await triage(
+        tx,
+        files.map((c) => c.unit),
+      );
+      const load = files.filter((c) => toLoad.includes(c.unit));
+      const outcomes: LoadOutcome[] = [];
+      if (load.length > 0) {
+        await clearPreviousAll(
+          tx,
+          load.map((c) => c.unit),
+        );
+        const versions = load.map((c) => c.version);
+        for (const b of insertRowsSql(this.names, dataset, versions, loadedAt)) await tx.execute(...bound(b));
+        const counts = new Map(
+          (await tx.query<{ file_key: string; n: number }>(...bound(loadedCountsSql(this.names, dataset, [...new Set(versions.map((v) => v.key))])))).map(
+            (r) => [r.file_key, Number(r.n)],
+          ),
+        );
+        for (const c of load) {
+          const lines = rejected.get(c.unit.key) ?? [];
+          if (lines.length > 0) await insertQuarantine(tx, c.unit, lines);
+          outcomes.push({ unit: c.unit, status: 'loaded', rowsLoaded: counts.get(c.unit.key) ?? 0, rowsQuarantined: lines.length });
+        }
+        await tx.execute(...bound(deleteLandedSql(this.names, dataset, versions)));
+      }
+      const toRecord = [...outcomes, ...settled.filter((o) => o.status === 'superseded')];
+      await recordOutcomes(
+        tx,
+        toRecord,
+        toRecord.map((o) => rejected.get(o.unit.key)?.[0]?.reason),
+      );
+      return [...outcomes, ...settled];
+    });
+    for (const o of result) {
+      if (o.status === 'loaded') this.log.info('file loaded', { dataset, key: o.unit.key, rows: o.rowsLoaded, quarantined: o.rowsQuarantined });
+    }
+    return result;
+  }
+
+  /** The ledger rows of files that will never load, and their partial landing lines gone. Best effort. */
+  private async recordFailures(dataset: Dataset, lost: { c: Candidate; outcome: LoadOutcome }[]): Promise<void> {
+    if (lost.length === 0) return;
     try {
       await this.wh.transaction(async (tx) => {
-        await tx.execute(...bound(deleteVersionSql(this.names, dataset, c.version)));
-        await recordOutcome(tx, outcome);
+        await tx.execute(...bound(deleteVersionSql(this.names, dataset, lost.map((l) => l.c.version))));
+        await recordOutcomes(
+          tx,
+          lost.map((l) => l.outcome),
+        );
       });
     } catch (err) {
-      // the record fails either way; the ledger row is for diagnosis
-      this.log.warn('could not record a failed file', { key: c.unit.key, error: errorMessage(err) });
+      // the records fail either way; the ledger rows are for diagnosis
+      this.log.warn('could not record failed files', { files: lost.map((l) => l.c.unit.key), error: errorMessage(err) });
     }
   }
 
+  /** Ledger rows of outcomes decided before loading (superseded, wrong bucket). */
   private async record(outcomes: LoadOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
-    await this.wh.transaction(async (tx) => {
-      for (const o of outcomes) await recordOutcome(tx, o);
-    });
+    await this.wh.transaction((tx) => recordOutcomes(tx, outcomes));
   }
 }
 

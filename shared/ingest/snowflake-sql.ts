@@ -133,135 +133,142 @@ export interface Bound {
   binds: (string | number | null)[];
 }
 
-/** Identity of one object version's landing rows: its key and last-modified second (UTC). */
+/** One object version to finish: its key, Last-Modified second (UTC) and ledger version. */
 export interface LandedVersion {
   key: string;
-  /** 'YYYY-MM-DD HH:MM:SS', the object's Last-Modified in UTC. */
+  /** 'YYYY-MM-DD HH:MM:SS', the object's Last-Modified in UTC (S3 keeps whole seconds). */
   lastModified: string;
-}
-
-function landedRows(names: SnowflakeNames, dataset: Dataset, v: LandedVersion): Bound {
-  return {
-    sql: `select file_key, line_number, line from ${landingTable(names, dataset)}
-          where file_key = ? and date_trunc('second', file_last_modified) = ?::timestamp_ntz`,
-    binds: [v.key, v.lastModified],
-  };
-}
-
-/** How many lines of this version landed, and whether any holds a NUL byte (binary, not text). */
-export function landedSummarySql(names: SnowflakeNames, dataset: Dataset, v: LandedVersion): Bound {
-  const rows = landedRows(names, dataset, v);
-  return {
-    sql: `with landed as (${rows.sql})
-select count(*) as lines, count_if(contains(line, chr(0))) as nul_lines from landed`,
-    binds: rows.binds,
-  };
-}
-
-/** Transactions: each landed line with its verdict (null for a blank line). */
-function checkedLines(names: SnowflakeNames, v: LandedVersion): Bound {
-  const rows = landedRows(names, 'transactions', v);
-  return {
-    sql: `checked as (
-  select l.line_number, ${names.database}.raw.check_transaction_line(l.line) as v
-    from (${rows.sql}) l
-)`,
-    binds: rows.binds,
-  };
-}
-
-/** Customers/products: the file's CSV records with their verdicts, from the table function. */
-function csvRecords(names: SnowflakeNames, dataset: 'customers' | 'products', v: LandedVersion): Bound {
-  const rows = landedRows(names, dataset, v);
-  return {
-    sql: `records as (
-  select r.line_number, r.status, r.reason, r.raw_text, r.fields
-    from (${rows.sql}) l,
-         table(${names.database}.raw.parse_snapshot_csv('${dataset}', l.line, l.line_number::double)
-               over (partition by l.file_key order by l.line_number)) r
-)`,
-    binds: rows.binds,
-  };
+  /** The version identity the ledger and the raw rows carry (versionId or ETag). */
+  version: string;
 }
 
 /**
- * Lines to quarantine (line_number, raw_text, reason), in line order; for CSV also the 'unreadable'
- * verdict that fails the whole file (wrong header, unclosed quote).
+ * `versions` (the batch's object versions as a VALUES list) and `landed` (their lines, joined on key
+ * and Last-Modified second): the start of every per-batch statement, so one statement serves all files.
  */
-export function rejectedLinesSql(names: SnowflakeNames, dataset: Dataset, v: LandedVersion): Bound {
+function landedCtes(names: SnowflakeNames, dataset: Dataset, versions: readonly LandedVersion[]): Bound {
+  if (versions.length === 0) throw new ConfigError('no file versions given');
+  return {
+    sql: `versions (file_key, last_modified, version) as (
+  select column1, column2::timestamp_ntz, column3 from values ${versions.map(() => '(?, ?, ?)').join(', ')}
+),
+landed as (
+  select l.file_key, l.line_number, l.line, v.version
+    from ${landingTable(names, dataset)} l
+    join versions v on l.file_key = v.file_key and date_trunc('second', l.file_last_modified) = v.last_modified
+)`,
+    binds: versions.flatMap((v) => [v.key, v.lastModified, v.version]),
+  };
+}
+
+/** Per file: how many lines landed, and how many hold a NUL byte (binary, not text). */
+export function landedSummarySql(names: SnowflakeNames, dataset: Dataset, versions: readonly LandedVersion[]): Bound {
   checkNames(names);
+  const c = landedCtes(names, dataset, versions);
+  return {
+    sql: `with ${c.sql}
+select file_key, count(*) as lines, count_if(contains(line, chr(0))) as nul_lines
+  from landed
+ group by file_key`,
+    binds: c.binds,
+  };
+}
+
+/** Transactions: every landed line with its verdict (null for a blank line). */
+function checkedCte(names: SnowflakeNames): string {
+  return `checked as (
+  select file_key, line_number, version, ${names.database}.raw.check_transaction_line(line) as v
+    from landed
+)`;
+}
+
+/** Customers/products: each file's CSV records with their verdicts, from the table function. */
+function recordsCte(names: SnowflakeNames, dataset: 'customers' | 'products'): string {
+  return `records as (
+  select l.file_key, l.version, r.line_number, r.status, r.reason, r.raw_text, r.fields
+    from landed l,
+         table(${names.database}.raw.parse_snapshot_csv('${dataset}', l.line, l.line_number::double)
+               over (partition by l.file_key order by l.line_number)) r
+)`;
+}
+
+/**
+ * Lines to quarantine (file_key, line_number, status, raw_text, reason), by file and line; for CSV
+ * also the 'unreadable' verdict that fails a whole file (wrong header, unclosed quote).
+ */
+export function rejectedLinesSql(names: SnowflakeNames, dataset: Dataset, versions: readonly LandedVersion[]): Bound {
+  checkNames(names);
+  const c = landedCtes(names, dataset, versions);
   if (dataset === 'transactions') {
-    const c = checkedLines(names, v);
     return {
-      sql: `with ${c.sql}
-select line_number, 'quarantined' as status, v:raw::varchar as raw_text, v:reason::varchar as reason
+      sql: `with ${c.sql},
+${checkedCte(names)}
+select file_key, line_number, 'quarantined' as status, v:raw::varchar as raw_text, v:reason::varchar as reason
   from checked
  where v is not null and not v:ok::boolean
- order by line_number`,
+ order by file_key, line_number`,
       binds: c.binds,
     };
   }
-  const r = csvRecords(names, dataset, v);
   return {
-    sql: `with ${r.sql}
-select line_number, status, raw_text, reason
+    sql: `with ${c.sql},
+${recordsCte(names, dataset)}
+select file_key, line_number, status, raw_text, reason
   from records
  where status in ('quarantined', 'unreadable')
- order by line_number`,
-    binds: r.binds,
+ order by file_key, line_number`,
+    binds: c.binds,
   };
 }
 
-/** Context of the rows being written: the object version and the load time (naive UTC text). */
-export interface WriteContext extends LandedVersion {
-  version: string;
-  loadedAt: string;
-}
-
 /**
- * INSERT ... SELECT of the good rows of one version into the raw tables, in the order ledger.ts's
- * clearPrevious deletes them (for transactions: raw.transactions, then raw.transaction_items). The
- * first statement's row count is the file's loaded rows.
+ * INSERT ... SELECT of the good rows of the batch's versions into the raw tables, in the order
+ * ledger.ts's clearPreviousAll deletes them (transactions: raw.transactions, then
+ * raw.transaction_items). transaction_id is '<key>:<line>', as on DuckDB.
  */
-export function insertRowsSql(names: SnowflakeNames, dataset: Dataset, w: WriteContext): Bound[] {
+export function insertRowsSql(names: SnowflakeNames, dataset: Dataset, versions: readonly LandedVersion[], loadedAt: string): Bound[] {
   checkNames(names);
   const db = names.database;
+  const c = () => landedCtes(names, dataset, versions);
   if (dataset === 'transactions') {
-    const c1 = checkedLines(names, w);
-    const c2 = checkedLines(names, w);
+    const c1 = c();
+    const c2 = c();
     return [
       {
         sql: `insert into ${db}.raw.transactions
   (transaction_id, customer_id, purchased_at, basket_size, _file_key, _file_version, _line_number, _loaded_at)
-with ${c1.sql}
-select ? || ':' || line_number, v:customer_id::varchar, v:purchased_at::varchar::timestamp_ntz, array_size(v:basket),
-       ?, ?, line_number, ?::timestamp_ntz
+with ${c1.sql},
+${checkedCte(names)}
+select file_key || ':' || line_number, v:customer_id::varchar, v:purchased_at::varchar::timestamp_ntz, array_size(v:basket),
+       file_key, version, line_number, ?::timestamp_ntz
   from checked
  where v:ok::boolean`,
-        binds: [...c1.binds, w.key, w.key, w.version, w.loadedAt],
+        binds: [...c1.binds, loadedAt],
       },
       {
         sql: `insert into ${db}.raw.transaction_items
   (transaction_id, item_index, customer_id, product_id, price, purchased_at, _file_key, _file_version)
-with ${c2.sql}
-select ? || ':' || c.line_number, i.index + 1, c.v:customer_id::varchar, i.value:product_id::varchar,
-       i.value:price::number(18, 2), c.v:purchased_at::varchar::timestamp_ntz, ?, ?
-  from checked c, lateral flatten(input => c.v:basket) i
- where c.v:ok::boolean`,
-        binds: [...c2.binds, w.key, w.key, w.version],
+with ${c2.sql},
+${checkedCte(names)}
+select k.file_key || ':' || k.line_number, i.index + 1, k.v:customer_id::varchar, i.value:product_id::varchar,
+       i.value:price::number(18, 2), k.v:purchased_at::varchar::timestamp_ntz, k.file_key, k.version
+  from checked k, lateral flatten(input => k.v:basket) i
+ where k.v:ok::boolean`,
+        binds: c2.binds,
       },
     ];
   }
-  const r = csvRecords(names, dataset, w);
+  const r = c();
   if (dataset === 'customers') {
     return [
       {
         sql: `insert into ${db}.raw.customers (customer_id, loyalty_score, _file_key, _file_version, _line_number, _loaded_at)
-with ${r.sql}
-select fields[0]::varchar, fields[1]::integer, ?, ?, line_number::integer, ?::timestamp_ntz
+with ${r.sql},
+${recordsCte(names, dataset)}
+select fields[0]::varchar, fields[1]::integer, file_key, version, line_number::integer, ?::timestamp_ntz
   from records
  where status = 'ok'`,
-        binds: [...r.binds, w.key, w.version, w.loadedAt],
+        binds: [...r.binds, loadedAt],
       },
     ];
   }
@@ -269,34 +276,49 @@ select fields[0]::varchar, fields[1]::integer, ?, ?, line_number::integer, ?::ti
     {
       sql: `insert into ${db}.raw.products
   (product_id, product_description, product_category, _file_key, _file_version, _line_number, _loaded_at)
-with ${r.sql}
-select fields[0]::varchar, fields[1]::varchar, fields[2]::varchar, ?, ?, line_number::integer, ?::timestamp_ntz
+with ${r.sql},
+${recordsCte(names, dataset)}
+select fields[0]::varchar, fields[1]::varchar, fields[2]::varchar, file_key, version, line_number::integer, ?::timestamp_ntz
   from records
  where status = 'ok'`,
-      binds: [...r.binds, w.key, w.version, w.loadedAt],
+      binds: [...r.binds, loadedAt],
     },
   ];
 }
 
-/**
- * Remove the landing rows of this version and of any older version of the key (a version that was
- * superseded before it was processed leaves its lines behind). Newer versions' lines stay.
- */
-export function deleteLandedSql(names: SnowflakeNames, dataset: Dataset, v: LandedVersion): Bound {
+/** Rows the transaction just wrote, per file (the first raw table of the dataset). */
+export function loadedCountsSql(names: SnowflakeNames, dataset: Dataset, keys: readonly string[]): Bound {
   checkNames(names);
+  const table = dataset === 'transactions' ? 'transactions' : dataset;
   return {
-    sql: `delete from ${landingTable(names, dataset)}
- where file_key = ? and date_trunc('second', file_last_modified) <= ?::timestamp_ntz`,
-    binds: [v.key, v.lastModified],
+    sql: `select _file_key as file_key, count(*) as n
+  from ${names.database}.raw.${table}
+ where _file_key in (${keys.map(() => '?').join(', ')})
+ group by _file_key`,
+    binds: [...keys],
   };
 }
 
-/** Only this version's landing rows (a file that failed: its partial lines must not linger). */
-export function deleteVersionSql(names: SnowflakeNames, dataset: Dataset, v: LandedVersion): Bound {
+function deleteLanding(names: SnowflakeNames, dataset: Dataset, versions: readonly LandedVersion[], op: '<=' | '='): Bound {
   checkNames(names);
+  if (versions.length === 0) throw new ConfigError('no file versions given');
   return {
-    sql: `delete from ${landingTable(names, dataset)}
- where file_key = ? and date_trunc('second', file_last_modified) = ?::timestamp_ntz`,
-    binds: [v.key, v.lastModified],
+    sql: `delete from ${landingTable(names, dataset)} l
+ using (select column1 as file_key, column2::timestamp_ntz as last_modified from values ${versions.map(() => '(?, ?)').join(', ')}) v
+ where l.file_key = v.file_key and date_trunc('second', l.file_last_modified) ${op} v.last_modified`,
+    binds: versions.flatMap((v) => [v.key, v.lastModified]),
   };
+}
+
+/**
+ * Remove the landing lines of these versions and of any older version of their keys (a version that
+ * was superseded before it was processed leaves its lines behind). Newer versions' lines stay.
+ */
+export function deleteLandedSql(names: SnowflakeNames, dataset: Dataset, versions: readonly LandedVersion[]): Bound {
+  return deleteLanding(names, dataset, versions, '<=');
+}
+
+/** Only these versions' landing lines (files that failed: their partial lines must not linger). */
+export function deleteVersionSql(names: SnowflakeNames, dataset: Dataset, versions: readonly LandedVersion[]): Bound {
+  return deleteLanding(names, dataset, versions, '=');
 }

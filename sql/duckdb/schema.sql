@@ -82,3 +82,11 @@ create table if not exists raw.quarantine (
   reason          varchar not null,
   quarantined_at  timestamp not null
 );
+
+-- grain: one row per dataset; writers of a dataset update its row first (see shared/ingest/ledger.ts lockDataset)
+create table if not exists raw.ingest_lock (
+  dataset   varchar primary key,
+  holder    varchar,
+  taken_at  timestamp
+);
+insert or ignore into raw.ingest_lock (dataset) values ('customers'), ('products'), ('transactions');
