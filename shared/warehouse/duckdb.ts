@@ -132,8 +132,8 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   async *stream(sql: string, params?: readonly Param[]): AsyncIterable<Row[]> {
-    const self = this;
-    const connection = this.pinned ?? (await (await this.instance()).connect());
+    const pinned = this.pinned;
+    const connection = pinned ?? (await (await this.instance()).connect());
     try {
       let result;
       try {
@@ -153,7 +153,7 @@ export class DuckDbWarehouse implements Warehouse {
         });
       }
     } finally {
-      if (!self.pinned) connection.closeSync();
+      if (!pinned) connection.closeSync();
     }
   }
 

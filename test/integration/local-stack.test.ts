@@ -61,7 +61,9 @@ describe('local stack: S3 notifications through a queue with SQS semantics', () 
     expect(records).toHaveLength(1);
     const record = records[0]!;
     expect(record).toMatchObject({ eventSource: 'aws:sqs', attributes: { ApproximateReceiveCount: '1' } });
-    const notification = JSON.parse(record.body) as { Records: Record<string, any>[] };
+    const notification = JSON.parse(record.body) as {
+      Records: { eventName: string; eventTime: string; s3: { bucket: { name: string }; object: { key: string; eTag: string; size: number; sequencer: string } } }[];
+    };
     expect(notification.Records).toHaveLength(1);
     const s3 = notification.Records[0]!;
     expect(s3).toMatchObject({ eventVersion: '2.1', eventSource: 'aws:s3', eventName: 'ObjectCreated:Put' });
