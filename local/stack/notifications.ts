@@ -34,8 +34,10 @@ export function toS3Notification(event: S3rverEvent, target: NotificationTarget)
     (r) => target.buckets.has(r.s3.bucket.name) && r.eventName.startsWith('ObjectCreated:'),
   ).map((r) => {
     const eTag = (r.s3.object.eTag ?? '').replace(/"/g, '');
-    // s3rver reports a completed multipart upload as 'Post'; S3 says CompleteMultipartUpload.
-    const eventName = r.eventName === 'ObjectCreated:Post' && /-\d+$/.test(eTag) ? 'ObjectCreated:CompleteMultipartUpload' : r.eventName;
+    // s3rver reports both a completed multipart upload and an HTML-form POST upload as 'Post'
+    // (with a whole-object MD5 ETag either way). Nothing local uploads through HTML forms, so
+    // it is a multipart completion, which S3 names CompleteMultipartUpload.
+    const eventName = r.eventName === 'ObjectCreated:Post' ? 'ObjectCreated:CompleteMultipartUpload' : r.eventName;
     return {
       eventVersion: '2.1',
       eventSource: 'aws:s3',
