@@ -391,7 +391,12 @@ export class SnowflakeLoader implements DatasetLoader {
       return await this.writeFiles(dataset, ready, rejected);
     } catch (err) {
       const error = classifyError(err);
-      if (error.retryable || ready.length === 1) return ready.map((c) => failed(c.unit, error));
+      if (error.retryable) return ready.map((c) => failed(c.unit, error));
+      if (ready.length === 1) {
+        const outcome = failed(ready[0]!.unit, error);
+        await this.recordFailures(dataset, [{ c: ready[0]!, outcome }]);
+        return [outcome];
+      }
       this.log.warn('batch write failed; writing file by file', { dataset, files: ready.length, error: error.message });
       const outcomes: LoadOutcome[] = [];
       for (const c of ready) {
@@ -455,12 +460,17 @@ export class SnowflakeLoader implements DatasetLoader {
     return result;
   }
 
-  /** The ledger rows of files that will never load, and their partial landing lines gone. Best effort. */
+  /**
+   * The ledger rows of files that will not load, best effort. An unreadable file's landed lines are
+   * removed (they can never load); after any other failure they stay, so that once its cause is fixed
+   * (a grant, say) a redrive from the DLQ finishes the file from them.
+   */
   private async recordFailures(dataset: Dataset, lost: { c: Candidate; outcome: LoadOutcome }[]): Promise<void> {
     if (lost.length === 0) return;
+    const unreadable = lost.filter((l) => l.outcome.error instanceof UnreadableFileError).map((l) => l.c.version);
     try {
       await this.wh.transaction(async (tx) => {
-        await tx.execute(...bound(deleteVersionSql(this.names, dataset, lost.map((l) => l.c.version))));
+        if (unreadable.length > 0) await tx.execute(...bound(deleteVersionSql(this.names, dataset, unreadable)));
         await recordOutcomes(
           tx,
           lost.map((l) => l.outcome),

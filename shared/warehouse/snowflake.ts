@@ -18,7 +18,8 @@
  * - Every statement has a deadline: the driver retries network failures for a very long time on
  *   its own (up to 1000 attempts), which in a Lambda would eat the whole invocation. Past the
  *   deadline the statement fails as transient, the connection is abandoned and the next statement
- *   logs in again. The same limit is set server-side (STATEMENT_TIMEOUT_IN_SECONDS).
+ *   logs in again. The same limit is set server-side (STATEMENT_TIMEOUT_IN_SECONDS, and LOCK_TIMEOUT,
+ *   whose default of 12 hours would otherwise keep a writer waiting on a row lock).
  *
  * `snowflake-sdk` is loaded lazily and only after SNOWFLAKE_DISABLE_PLATFORM_DETECTION is set: on
  * load it otherwise probes cloud metadata addresses.
@@ -353,7 +354,7 @@ export class SnowflakeWarehouse implements Warehouse {
            timestamp_ntz_output_format = '${TIMESTAMP_FORMAT}', timestamp_ltz_output_format = '${TIMESTAMP_FORMAT}',
            timestamp_tz_output_format = '${TIMESTAMP_FORMAT}', timestamp_output_format = '${TIMESTAMP_FORMAT}',
            date_output_format = 'YYYY-MM-DD', binary_output_format = 'HEX', strict_json_output = true,
-           statement_timeout_in_seconds = ${seconds}, query_tag = 'shopping-patterns'`,
+           statement_timeout_in_seconds = ${seconds}, lock_timeout = ${seconds}, query_tag = 'shopping-patterns'`,
         undefined,
         false,
       );

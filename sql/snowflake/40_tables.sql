@@ -80,6 +80,20 @@ create table if not exists {{DATABASE}}.raw.quarantine (
   quarantined_at  timestamp_ntz not null
 );
 
+-- grain: one row per dataset. Writers of a dataset update its row first and hold the row lock until
+-- COMMIT, so two invocations cannot both decide to load the same version (shared/ingest/ledger.ts
+-- lockDataset; Snowflake locks on UPDATE and makes the second writer wait, up to LOCK_TIMEOUT).
+-- https://docs.snowflake.com/en/sql-reference/transactions#resource-locking
+create table if not exists {{DATABASE}}.raw.ingest_lock (
+  dataset   varchar primary key,
+  holder    varchar,
+  taken_at  timestamp_ntz
+);
+merge into {{DATABASE}}.raw.ingest_lock t
+using (select column1 as dataset from values ('customers'), ('products'), ('transactions')) s
+   on t.dataset = s.dataset
+ when not matched then insert (dataset) values (s.dataset);
+
 -- Landing tables: what COPY (or a pipe) read from a file, one row per physical line, before the row
 -- rules run. Rows stay until the file version they belong to is recorded in the ledger, because
 -- COPY will not load the same file into the same table twice (load metadata, 64 days): a retried

@@ -87,18 +87,20 @@ function event(keys: string[], opts: { eventTime?: string } = {}): SQSEvent {
   return sqsEvent(keys.map((k) => sqsRecordFor([s3Record({ key: k, eTag: ETAG(k), eventTime: opts.eventTime ?? UPLOADED.toISOString() })], { messageId: `msg-${k}` })));
 }
 
-/** The ledger rows written, as (key, status, rows_loaded, rows_quarantined, first_error), with their transaction's fate. */
+/** The ledger rows written (14 values a row), as (key, status, rows_loaded, rows_quarantined, first_error), with their transaction's fate. */
 function ledgerWrites(fake: FakeSnowflake) {
   return fake.statements
     .filter((s) => /^\s*insert into raw\.file_ledger/i.test(s.sql))
-    .map((s: StatementRecord) => ({
-      key: s.binds[1],
-      status: s.binds[7],
-      rowsLoaded: s.binds[8],
-      rowsQuarantined: s.binds[9],
-      firstError: s.binds[10],
-      txn: s.txn === null ? 'none' : fake.transactions.get(s.txn),
-    }));
+    .flatMap((s: StatementRecord) =>
+      Array.from({ length: s.binds.length / 14 }, (_, i) => s.binds.slice(i * 14, i * 14 + 14)).map((row) => ({
+        key: row[1],
+        status: row[7],
+        rowsLoaded: row[8],
+        rowsQuarantined: row[9],
+        firstError: row[10],
+        txn: s.txn === null ? 'none' : fake.transactions.get(s.txn),
+      })),
+    );
 }
 
 const copies = (fake: FakeSnowflake) => fake.sql().filter((s) => /^copy into/i.test(s));
@@ -168,16 +170,17 @@ describe('Snowflake ingest through the handler', () => {
       })),
     );
 
-    // within each file's transaction: replace what the key loaded, insert, quarantine, consume landing, ledger
-    const ledgerInsert = fake.statements.find((s) => /^\s*insert into raw\.file_ledger/i.test(s.sql) && s.binds[1] === TX_A)!;
-    const inTxn = fake.statements.filter((s) => s.txn === ledgerInsert.txn).map((s) => s.sql.replace(/\s+/g, ' ').slice(0, 60));
-    expect(inTxn[0]).toMatch(/^BEGIN/);
-    expect(inTxn.findIndex((s) => /^delete from raw\.transaction_items/.test(s))).toBeLessThan(
-      inTxn.findIndex((s) => /^insert into SHOPPING_PATTERNS\.raw\.transactions /.test(s)),
-    );
-    expect(inTxn.some((s) => /^insert into raw\.quarantine/.test(s))).toBe(true);
-    expect(inTxn.some((s) => /^delete from SHOPPING_PATTERNS\.raw\.landing_transactions/.test(s))).toBe(true);
+    // one transaction for the batch's transactions files: lock, decide again, replace, insert, quarantine, consume, ledger
+    const ledgerInsert = fake.statements.find((s) => /^\s*insert into raw\.file_ledger/i.test(s.sql) && s.binds.includes(TX_A))!;
+    const inTxn = fake.statements.filter((s) => s.txn === ledgerInsert.txn).map((s) => s.sql.replace(/\s+/g, ' ').trim().slice(0, 60));
+    expect(inTxn[0]).toBe('BEGIN');
+    expect(inTxn[1]).toMatch(/^update raw\.ingest_lock/);
+    const at = (re: RegExp) => inTxn.findIndex((s) => re.test(s));
+    expect(at(/^delete from raw\.transaction_items/)).toBeLessThan(at(/^insert into SHOPPING_PATTERNS\.raw\.transactions /));
+    expect(at(/^insert into SHOPPING_PATTERNS\.raw\.transactions /)).toBeLessThan(at(/^insert into raw\.quarantine/));
+    expect(at(/^delete from SHOPPING_PATTERNS\.raw\.landing_transactions/)).toBeGreaterThan(at(/^insert into raw\.quarantine/));
     expect(inTxn[inTxn.length - 1]).toBe('COMMIT');
+    expect(inTxn.filter((s) => /^insert into SHOPPING_PATTERNS\.raw\.transactions /.test(s))).toHaveLength(1);
 
     // the quarantine rows are the ones parse.ts rejects, with their line numbers and raw text
     const quarantineInsert = fake.statements.find((s) => /^\s*insert into raw\.quarantine/i.test(s.sql) && s.binds[1] === TX_B)!;
@@ -206,7 +209,8 @@ describe('Snowflake ingest through the handler', () => {
     expect(writes.find((w) => w.key === TX_B)?.firstError).toMatch(/decompression/);
     // their partial landing lines are removed; nothing of them reaches the raw tables
     expect(fake.sql().filter((s) => /^insert into SHOPPING_PATTERNS\.raw\.transactions/i.test(s))).toHaveLength(0);
-    expect(fake.statements.filter((s) => /^delete from SHOPPING_PATTERNS\.raw\.landing_transactions/i.test(s.sql)).map((s) => s.binds[0])).toEqual([TX_A, TX_B]);
+    const dropped = fake.statements.filter((s) => /^delete from SHOPPING_PATTERNS\.raw\.landing_transactions/i.test(s.sql));
+    expect(dropped.flatMap((s) => s.binds.filter((b) => b === TX_A || b === TX_B))).toEqual([TX_A, TX_B]);
   });
 
   it('rides out a 503 on the COPY (the driver retries the same request) and loads everything', async () => {

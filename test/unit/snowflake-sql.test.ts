@@ -12,6 +12,7 @@ import {
   deleteLandedSql,
   insertRowsSql,
   landedSummarySql,
+  loadedCountsSql,
   refreshPipeSql,
   rejectedLinesSql,
   sqlString,
@@ -20,8 +21,9 @@ import {
 import { splitStatements } from '../../shared/warehouse/split-statements';
 
 const names = { database: 'SHOPPING_PATTERNS', stage: 'RAW.LANDING_STAGE' };
-const version = { key: 'transactions/d=2024-01-01/a.json', lastModified: '2024-01-02 03:04:05' };
-const write = { ...version, version: 'etag1', loadedAt: '2024-01-02 03:05:00.123' };
+const a = { key: 'transactions/d=2024-01-01/a.json', lastModified: '2024-01-02 03:04:05', version: 'etag1' };
+const b = { key: "transactions/d=2024-01-02/it's.json", lastModified: '2024-01-03 00:00:00', version: 'v2' };
+const loadedAt = '2024-01-02 03:05:00.123';
 
 /** `?` placeholders outside string literals. */
 function placeholders(sql: string): number {
@@ -96,42 +98,55 @@ describe('Snowflake ingest SQL', () => {
     expect(stagePath('a/products.csv')).toBe('a/products.csv');
   });
 
-  it('binds one value per placeholder, in text order, in every per-file statement', () => {
+  it('binds one value per placeholder, in text order, in every per-batch statement', () => {
     for (const dataset of ['transactions', 'customers', 'products'] as const) {
       const statements = [
-        landedSummarySql(names, dataset, version),
-        rejectedLinesSql(names, dataset, version),
-        deleteLandedSql(names, dataset, version),
-        ...insertRowsSql(names, dataset, write),
+        landedSummarySql(names, dataset, [a, b]),
+        rejectedLinesSql(names, dataset, [a, b]),
+        deleteLandedSql(names, dataset, [a, b]),
+        ...insertRowsSql(names, dataset, [a, b], loadedAt),
+        loadedCountsSql(names, dataset, [a.key, b.key]),
       ];
       for (const s of statements) {
         expect([dataset, s.sql.slice(0, 40), placeholders(s.sql)]).toEqual([dataset, s.sql.slice(0, 40), s.binds.length]);
-        // every statement reads only this version's landing lines: the key and its last-modified second first
-        expect(s.binds.slice(0, 2)).toEqual([version.key, version.lastModified]);
       }
     }
   });
 
-  it('writes transactions and their items with the ids, version and load time of the file', () => {
+  it("finds each file version's landing lines by key and Last-Modified second, and carries its version", () => {
     // Act
-    const [transactions, items] = insertRowsSql(names, 'transactions', write);
+    const summary = landedSummarySql(names, 'transactions', [a, b]);
+
+    // Assess: the batch's versions as a VALUES list joined to the landing table
+    expect(summary.binds).toEqual([a.key, a.lastModified, a.version, b.key, b.lastModified, b.version]);
+    expect(summary.sql).toContain('select column1, column2::timestamp_ntz, column3 from values (?, ?, ?), (?, ?, ?)');
+    expect(summary.sql).toContain("join versions v on l.file_key = v.file_key and date_trunc('second', l.file_last_modified) = v.last_modified");
+    expect(summary.sql).toMatch(/group by file_key$/);
+  });
+
+  it('writes transactions and their items with the ids, version and load time of each file', () => {
+    // Act
+    const [transactions, items] = insertRowsSql(names, 'transactions', [a], loadedAt);
 
     // Assess
     expect(transactions!.sql).toMatch(/^insert into SHOPPING_PATTERNS\.raw\.transactions\s*\(transaction_id, customer_id, purchased_at, basket_size, _file_key, _file_version, _line_number, _loaded_at\)/);
-    expect(transactions!.binds.slice(2)).toEqual([write.key, write.key, 'etag1', write.loadedAt]);
-    expect(items!.sql).toContain('lateral flatten(input => c.v:basket) i');
+    expect(transactions!.sql).toContain("select file_key || ':' || line_number, v:customer_id::varchar");
+    expect(transactions!.binds).toEqual([a.key, a.lastModified, a.version, loadedAt]);
+    expect(items!.sql).toContain('lateral flatten(input => k.v:basket) i');
     expect(items!.sql).toContain('i.index + 1');
     expect(items!.sql).toContain('i.value:price::number(18, 2)');
-    expect(items!.binds.slice(2)).toEqual([write.key, write.key, 'etag1']);
+    expect(items!.binds).toEqual([a.key, a.lastModified, a.version]);
   });
 
   it('runs the CSV rules once per file, in line order', () => {
-    const { sql } = rejectedLinesSql(names, 'products', version);
+    const { sql } = rejectedLinesSql(names, 'products', [a]);
     expect(sql).toContain("parse_snapshot_csv('products', l.line, l.line_number::double)");
     expect(sql).toContain('over (partition by l.file_key order by l.line_number)');
   });
 
-  it('deletes this and older landing lines of the key, never newer ones', () => {
-    expect(deleteLandedSql(names, 'customers', version).sql).toMatch(/date_trunc\('second', file_last_modified\) <= \?::timestamp_ntz$/);
+  it('deletes this and older landing lines of the keys, never newer ones', () => {
+    const { sql, binds } = deleteLandedSql(names, 'customers', [a]);
+    expect(sql).toMatch(/date_trunc\('second', l\.file_last_modified\) <= v\.last_modified$/);
+    expect(binds).toEqual([a.key, a.lastModified]);
   });
 });

@@ -19,7 +19,6 @@ function udfBody(name: string): string {
   return SQL.slice(open + 2, close);
 }
 
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
 const checkLine = new Function('LINE', udfBody('check_transaction_line')) as (line: string | null) => unknown;
 
 interface UdtfRow {
@@ -40,7 +39,6 @@ function landedLines(text: string): string[] {
 }
 
 function runCsvUdtf(dataset: string, text: string): UdtfRow[] {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const handler = new Function(`return (${udfBody('parse_snapshot_csv')});`)() as {
     initialize(info: unknown, ctx: unknown): void;
     processRow(row: Record<string, unknown>, writer: { writeRow(r: UdtfRow): void }, ctx: unknown): void;

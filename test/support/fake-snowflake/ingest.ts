@@ -113,31 +113,43 @@ export function scriptIngest(fake: FakeSnowflake, files: Record<string, string |
     return { columns: [{ name: 'File', type: 'text' }, { name: 'Status', type: 'text' }], rows: [[key, 'SENT']] };
   });
 
-  fake.reply(/count_if\(contains\(line, chr\(0\)\)\)/i, (q) => {
-    const key = String(q.binds[0]);
-    const nul = bytesOf(key).includes(0) ? 1 : 0;
-    return { columns: [col.int('LINES'), col.int('NUL_LINES')], rows: [[lineCount(key), nul]] };
-  });
-
-  fake.reply(/select line_number, .*status.*raw_text.*reason/is, (q) => {
-    const key = String(q.binds[0]);
-    const dataset = datasetOf(q.sql);
+  // the loader's per-batch statements name the batch's files in their binds
+  const keysIn = (q: QueryContext) => [...new Set(q.binds.filter((b): b is string => typeof b === 'string' && b in files))];
+  const counts = (dataset: Dataset, table: string, key: string) => {
     const result = parsed(dataset, key, bytesOf(key));
-    const columns = [col.int('LINE_NUMBER'), col.text('STATUS'), col.text('RAW_TEXT'), col.text('REASON')];
-    if (!result.ok) return { columns, rows: [[1, 'unreadable', null, result.reason]] };
-    return { columns, rows: result.file.quarantined.map((l) => [l.lineNumber, 'quarantined', l.rawText, l.reason]) };
+    if (!result.ok) return 0;
+    const f = result.file;
+    return f.dataset === 'transactions' ? (table === 'transaction_items' ? f.items.length : f.transactions.length) : f.rows.length;
+  };
+
+  fake.reply(/count_if\(contains\(line, chr\(0\)\)\)/i, (q) => ({
+    columns: [col.text('FILE_KEY'), col.int('LINES'), col.int('NUL_LINES')],
+    rows: keysIn(q)
+      .filter((k) => lineCount(k) > 0)
+      .map((k) => [k, lineCount(k), bytesOf(k).includes(0) ? 1 : 0]),
+  }));
+
+  fake.reply(/select file_key, line_number, .*status.*raw_text.*reason/is, (q) => {
+    const dataset = datasetOf(q.sql);
+    const rows: unknown[][] = [];
+    for (const key of keysIn(q).sort()) {
+      const result = parsed(dataset, key, bytesOf(key));
+      if (!result.ok) rows.push([key, 1, 'unreadable', null, result.reason]);
+      else for (const l of result.file.quarantined) rows.push([key, l.lineNumber, 'quarantined', l.rawText, l.reason]);
+    }
+    return { columns: [col.text('FILE_KEY'), col.int('LINE_NUMBER'), col.text('STATUS'), col.text('RAW_TEXT'), col.text('REASON')], rows };
   });
 
   fake.reply(/^insert into \S+\.raw\.(transactions|transaction_items|customers|products)\b/i, (q) => {
     const table = (/raw\.(\w+)/i.exec(q.sql)?.[1] as string).toLowerCase();
     const dataset: Dataset = table.startsWith('transaction') ? 'transactions' : (table as Dataset);
-    const key = String(q.binds[0]);
-    const result = parsed(dataset, key, bytesOf(key));
-    if (!result.ok) return { updated: 0 };
-    const f = result.file;
-    const n =
-      f.dataset === 'transactions' ? (table === 'transaction_items' ? f.items.length : f.transactions.length) : f.rows.length;
-    return { updated: n };
+    return { updated: keysIn(q).reduce((n, k) => n + counts(dataset, table, k), 0) };
+  });
+
+  fake.reply(/^select _file_key as file_key, count\(\*\) as n/i, (q) => {
+    const table = (/raw\.(\w+)/i.exec(q.sql)?.[1] as string).toLowerCase();
+    const dataset: Dataset = table.startsWith('transaction') ? 'transactions' : (table as Dataset);
+    return { columns: [col.text('FILE_KEY'), col.int('N')], rows: keysIn(q).map((k) => [k, counts(dataset, table, k)]) };
   });
 
   return script;
