@@ -173,10 +173,13 @@ export async function migrate(wh: Warehouse, opts: MigrateOptions = {}): Promise
   }
   const report: MigrationReport = { engine: 'snowflake', dryRun: Boolean(opts.dryRun), scripts: [], statements: [] };
   // render everything first: a bad placeholder stops the run before any statement is sent
-  const rendered = scripts.map((s) => ({
-    script: s,
-    statements: s.admin && !opts.admin ? [] : splitStatements(renderScript(s.text, params, s.file)),
-  }));
+  const rendered = scripts.map((s) => {
+    if (s.admin && !opts.admin) return { script: s, statements: [] };
+    const statements = splitStatements(renderScript(s.text, params, s.file));
+    // admin scripts switch roles (USE ROLE ...); the scripts after them must run as the deploy role again
+    if (s.admin && params.DEPLOY_ROLE) statements.push(renderScript('use role {{DEPLOY_ROLE}}', params, s.file));
+    return { script: s, statements };
+  });
   for (const { script, statements } of rendered) {
     if (script.admin && !opts.admin) {
       report.scripts.push({ file: script.file, admin: true, status: 'skipped (admin)', statements: 0 });

@@ -131,6 +131,12 @@ describe('migrate', () => {
     expect(plan.scripts.find((s) => s.file === '00_account.sql')?.status).toBe('skipped (admin)');
     expect(plan.statements.some((s) => /use role accountadmin/i.test(s))).toBe(false);
     expect(withAdmin.statements.some((s) => /use role accountadmin/i.test(s))).toBe(true);
+    // every admin script hands the session back to the deploy role before the next script runs
+    let at = 0;
+    for (const s of withAdmin.scripts) {
+      at += s.statements;
+      if (s.admin) expect(withAdmin.statements[at - 1]).toBe('use role SYSADMIN');
+    }
     const expectedCount = listScripts('snowflake')
       .filter((s) => !s.admin)
       .reduce((n, s) => n + splitStatements(s.text).length, 0);
