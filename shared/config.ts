@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { projectRoot } from './paths';
 
 export const DATASETS = ['customers', 'products', 'transactions'] as const;
 export type Dataset = (typeof DATASETS)[number];
@@ -160,7 +161,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 
   const engine = e.WAREHOUSE_ENGINE ?? (local ? 'duckdb' : 'snowflake');
-  const localDir = path.resolve(e.LOCAL_DIR);
+  // relative to the project root, not the working directory (`sls invoke local` runs from .esbuild/)
+  const localDir = path.resolve(projectRoot(), e.LOCAL_DIR);
   const config: Config = {
     stage: e.STAGE,
     region: e.AWS_REGION,
@@ -179,7 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     routes: (e.DATASET_ROUTES ?? DEFAULT_ROUTES).map((r) => ({ dataset: r.dataset, pattern: new RegExp(r.pattern) })),
     warehouse:
       engine === 'duckdb'
-        ? { engine, path: path.resolve(e.DUCKDB_PATH ?? path.join(localDir, 'warehouse.duckdb')) }
+        ? { engine, path: path.resolve(projectRoot(), e.DUCKDB_PATH ?? path.join(localDir, 'warehouse.duckdb')) }
         : {
             engine,
             // account and user may instead come from the secret; the adapter checks after reading it

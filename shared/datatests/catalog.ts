@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError } from '../errors';
 import { parseHeader } from '../models/catalog';
-import { sqlRoot } from '../models/paths';
+import { sqlRoot } from '../paths';
 import { defaultTemplateContext, render, templateValues, type Severity, type TemplateContext } from '../models/template';
 import { isIdentifier } from '../warehouse/identifiers';
 

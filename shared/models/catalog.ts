@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError } from '../errors';
 import { isIdentifier } from '../warehouse/identifiers';
-import { sqlRoot } from './paths';
+import { sqlRoot } from '../paths';
 
 export type Materialization = 'view' | 'table';
 

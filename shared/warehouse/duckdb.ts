@@ -16,6 +16,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { classifyError } from '../errors';
+import { sqlRoot } from '../paths';
 import { columnKind, type ColumnInfo, type Param, type Row, type Scalar, type TableRef, type Warehouse } from './port';
 
 const NUMERIC_AS_STRING = new Set<DuckDBTypeId>([
@@ -29,7 +30,7 @@ const NUMERIC_AS_STRING = new Set<DuckDBTypeId>([
 const instances = new Map<string, Promise<DuckDBInstance>>();
 
 /** The raw layer, ledger and quarantine: applied automatically when a file is first opened. */
-export const DUCKDB_SCHEMA_FILE = path.join(__dirname, '..', '..', 'sql', 'duckdb', 'schema.sql');
+export const duckdbSchemaFile = (): string => path.join(sqlRoot(), 'duckdb', 'schema.sql');
 
 async function openInstance(file: string): Promise<DuckDBInstance> {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -40,7 +41,7 @@ async function openInstance(file: string): Promise<DuckDBInstance> {
     });
     const connection = await instance.connect();
     try {
-      await connection.run(fs.readFileSync(DUCKDB_SCHEMA_FILE, 'utf8'));
+      await connection.run(fs.readFileSync(duckdbSchemaFile(), 'utf8'));
     } finally {
       connection.closeSync();
     }
