@@ -7,7 +7,7 @@ import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import type { Dataset } from '../config';
 import { classifyError, UnreadableFileError } from '../errors';
 import { getObjectBytes } from '../storage/object-store';
-import { DuckDbWarehouse } from '../warehouse/duckdb';
+import type { DuckDbWarehouse } from '../warehouse/duckdb';
 import { clearPreviousAll, insertQuarantine, lockDataset, recordOutcomes, toWarehouseTimestamp, triage } from './ledger';
 import { decodeObject, loadedCount, parseFile, type ParsedFile } from './parse';
 import type { DatasetLoader, FileUnit, LoadOutcome } from './types';

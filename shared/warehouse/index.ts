@@ -4,7 +4,6 @@
  * warm Lambda invocations.
  */
 import { config, type Config } from '../config';
-import { DuckDbWarehouse } from './duckdb';
 import type { Warehouse } from './port';
 import { RemoteWarehouse, runningStack } from './remote';
 
@@ -17,6 +16,9 @@ export function createWarehouse(cfg: Config = config()): Warehouse {
     // while `npm start` owns the DuckDB file, other local processes go through its loopback endpoint
     const stack = runningStack(cfg.localDir);
     if (stack && stack.duckdbPath === cfg.warehouse.path) return new RemoteWarehouse(stack.warehouseUrl);
+    // loaded lazily: the Lambda bundle leaves the DuckDB native module out
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { DuckDbWarehouse } = require('./duckdb') as typeof import('./duckdb');
     return new DuckDbWarehouse(cfg.warehouse.path);
   }
   // loaded lazily: snowflake-sdk does network probing and heavy setup at import time
