@@ -9,10 +9,10 @@
  * The update-stack template is the one scanned: it is the whole stack. The create-stack template osls
  * also writes holds only the deployment bucket as osls first creates it, which the first update replaces.
  */
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { applySuppressions, formatReport, scan } from './lib/guard';
 import { packageService, type CfnTemplate } from './lib/sls-package';
-import fs from 'node:fs';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -20,17 +20,25 @@ async function main(): Promise<number> {
   });
   let templatePath = values.template;
   let template: CfnTemplate;
+  let packagedDir: string | undefined;
   if (templatePath) {
     template = JSON.parse(fs.readFileSync(templatePath, 'utf8')) as CfnTemplate;
   } else {
     process.stdout.write(`packaging the service (stage ${values.stage}) ...\n`);
     const packaged = await packageService({ stage: values.stage });
+    packagedDir = packaged.outDir;
     templatePath = packaged.templatePath;
     template = packaged.template;
   }
-  const report = applySuppressions(scan(templatePath), template);
-  process.stdout.write(`${templatePath}\n${formatReport(report)}\n`);
-  return report.failures.length === 0 && report.problems.length === 0 ? 0 : 1;
+  try {
+    const report = applySuppressions(scan(templatePath), template);
+    process.stdout.write(
+      `${values.template ?? `serverless.yml, stage ${values.stage}`}\n${formatReport(report)}\n`,
+    );
+    return report.failures.length === 0 && report.problems.length === 0 ? 0 : 1;
+  } finally {
+    if (packagedDir) fs.rmSync(packagedDir, { recursive: true, force: true });
+  }
 }
 
 main().then(

@@ -9,7 +9,10 @@ export class ParameterError extends Error {
 export function parsePrefixes(value: unknown, param?: string): string[];
 export function parseBuckets(value: unknown, param?: string): string[];
 export function secretResource(value: unknown, param: string): Cfn;
-export function queueConfigurations(prefixes: string[], queueLogicalId?: string): Array<Record<string, unknown>>;
+export function queueConfigurations(
+  prefixes: string[],
+  queueLogicalId?: string,
+): Array<Record<string, unknown>>;
 
 export const landingQueueConfigurations: Resolver<Array<Record<string, unknown>>>;
 export const landingReadResources: Resolver<Cfn[]>;

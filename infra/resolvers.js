@@ -16,7 +16,8 @@
 const SAFE_PREFIX = /^[A-Za-z0-9!_.'()=/-]+$/;
 
 /** Bucket naming rules (general purpose buckets). https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html */
-const BUCKET_NAME = /^(?!xn--)(?!sthree-)(?!.*-s3alias$)(?!.*--ol-s3$)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const BUCKET_NAME =
+  /^(?!xn--)(?!sthree-)(?!.*-s3alias$)(?!.*--ol-s3$)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** A secret name: letters, digits and /_+=.@- (Secrets Manager CreateSecret Name constraints). */
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
@@ -54,7 +55,10 @@ function parsePrefixes(value, param = 'routedPrefixes') {
   for (const a of prefixes) {
     for (const b of prefixes) {
       if (a !== b && b.startsWith(a)) {
-        throw new ParameterError(param, `"${a}" overlaps "${b}": S3 rejects overlapping notification prefixes`);
+        throw new ParameterError(
+          param,
+          `"${a}" overlaps "${b}": S3 rejects overlapping notification prefixes`,
+        );
       }
     }
   }
@@ -67,7 +71,8 @@ function parseBuckets(value, param = 'transferBuckets') {
   const buckets = splitList(value);
   if (buckets.length === 0) throw new ParameterError(param, 'at least one bucket name is required');
   for (const bucket of buckets) {
-    if (!BUCKET_NAME.test(bucket)) throw new ParameterError(param, `"${bucket}" is not a valid S3 bucket name`);
+    if (!BUCKET_NAME.test(bucket))
+      throw new ParameterError(param, `"${bucket}" is not a valid S3 bucket name`);
   }
   return [...new Set(buckets)];
 }
@@ -85,7 +90,9 @@ function secretResource(value, param) {
     return id;
   }
   if (!SECRET_NAME.test(id)) throw new ParameterError(param, `"${id}" is not a valid secret name`);
-  return { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${id}-??????` };
+  return {
+    'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${id}-??????`,
+  };
 }
 
 /** One S3 notification rule per routed prefix, all to the ingest queue. */
@@ -108,7 +115,9 @@ async function param(resolveVariable, name) {
 
 async function optionalParam(resolveVariable, name) {
   const value = await resolveVariable(`param:${name}, null`);
-  return value === null || value === undefined || String(value).trim() === '' ? undefined : String(value).trim();
+  return value === null || value === undefined || String(value).trim() === ''
+    ? undefined
+    : String(value).trim();
 }
 
 /**
@@ -141,7 +150,9 @@ module.exports = {
   /** Objects the ingest function may read: the routed prefixes of the landing bucket only. */
   landingReadResources: async ({ resolveVariable }) => {
     const bucket = await param(resolveVariable, 'landingBucket');
-    return parsePrefixes(await param(resolveVariable, 'routedPrefixes')).map((p) => objectArn(bucket, `${p}*`));
+    return parsePrefixes(await param(resolveVariable, 'routedPrefixes')).map((p) =>
+      objectArn(bucket, `${p}*`),
+    );
   },
 
   /** The Snowflake secret (ingest, migrate). */

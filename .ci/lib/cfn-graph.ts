@@ -35,7 +35,11 @@ function collectReferences(node: unknown, into: Set<string>): void {
     if (key === 'Ref' && typeof value === 'string') into.add(value);
     else if (key === 'Fn::GetAtt') {
       // ["Name", "Attr"] or "Name.Attr"
-      const name = Array.isArray(value) ? value[0] : typeof value === 'string' ? value.split('.')[0] : undefined;
+      const name = Array.isArray(value)
+        ? value[0]
+        : typeof value === 'string'
+          ? value.split('.')[0]
+          : undefined;
       if (typeof name === 'string') into.add(name);
     } else if (key === 'Fn::Sub') {
       const [text, vars] = Array.isArray(value) ? [value[0], value[1]] : [value, undefined];
@@ -121,7 +125,8 @@ function witness(graph: Graph, component: Set<string>): string[] {
       if (target === start) {
         // walk back from `node` to `start`, then read it forwards and close the loop
         const back: string[] = [];
-        for (let at: string | undefined = node; at !== undefined && at !== start; at = previous.get(at)) back.push(at);
+        for (let at: string | undefined = node; at !== undefined && at !== start; at = previous.get(at))
+          back.push(at);
         return [start, ...back.reverse(), start];
       }
       if (!previous.has(target)) {

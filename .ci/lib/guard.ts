@@ -30,7 +30,8 @@ export const CONTROL_TOWER_RULES = path.join(PACKAGE_DIR, 'rules', 'control-towe
 export function guardBinary(): string {
   const platform = { linux: 'ubuntu', darwin: 'macos' }[os.platform() as string];
   const arch = { x64: 'x86_64', arm64: 'aarch64' }[os.arch() as string];
-  if (!platform || !arch) throw new Error(`no cfn-guard binary for ${os.platform()}/${os.arch()} in ${PACKAGE_DIR}`);
+  if (!platform || !arch)
+    throw new Error(`no cfn-guard binary for ${os.platform()}/${os.arch()} in ${PACKAGE_DIR}`);
   const binary = path.join(PACKAGE_DIR, 'bin', platform, arch, 'cfn-guard');
   if (!fs.existsSync(binary)) throw new Error(`cfn-guard not found at ${binary}`);
   return binary;
@@ -71,7 +72,18 @@ export interface GuardReport {
 export function scan(templatePath: string, rulesDir = CONTROL_TOWER_RULES): Finding[] {
   const result = spawnSync(
     guardBinary(),
-    ['validate', '--rules', rulesDir, '--data', templatePath, '--output-format', 'json', '--structured', '--show-summary', 'none'],
+    [
+      'validate',
+      '--rules',
+      rulesDir,
+      '--data',
+      templatePath,
+      '--output-format',
+      'json',
+      '--structured',
+      '--show-summary',
+      'none',
+    ],
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
   if (result.error) throw result.error;
@@ -131,11 +143,18 @@ interface Suppression {
 export function suppressions(template: Pick<CfnTemplate, 'Resources'>): Suppression[] {
   const out: Suppression[] = [];
   for (const [resource, definition] of Object.entries(template.Resources ?? {})) {
-    const guard = (definition.Metadata?.guard ?? {}) as { SuppressedRules?: unknown; Reasons?: Record<string, unknown> };
+    const guard = (definition.Metadata?.guard ?? {}) as {
+      SuppressedRules?: unknown;
+      Reasons?: Record<string, unknown>;
+    };
     const rules = Array.isArray(guard.SuppressedRules) ? guard.SuppressedRules : [];
     for (const rule of rules) {
       const reason = guard.Reasons?.[String(rule)];
-      out.push({ resource, rule: String(rule), reason: typeof reason === 'string' ? reason.trim() : undefined });
+      out.push({
+        resource,
+        rule: String(rule),
+        reason: typeof reason === 'string' ? reason.trim() : undefined,
+      });
     }
   }
   return out;
@@ -154,7 +173,9 @@ export function applySuppressions(
   for (const s of declared) {
     if (!knownRules.has(s.rule)) problems.push(`${s.resource}: suppresses unknown rule ${s.rule}`);
     else if (!s.reason || s.reason.length < MIN_REASON_LENGTH) {
-      problems.push(`${s.resource}: suppression of ${s.rule} has no reason (Metadata.guard.Reasons.${s.rule})`);
+      problems.push(
+        `${s.resource}: suppression of ${s.rule} has no reason (Metadata.guard.Reasons.${s.rule})`,
+      );
     } else valid.set(`${s.resource}\u0000${s.rule}`, s.reason);
   }
   const used = new Set<string>();
@@ -180,10 +201,13 @@ export function applySuppressions(
 
 export function formatReport(report: GuardReport): string {
   const lines: string[] = [];
-  lines.push(`cfn-guard (AWS Control Tower proactive controls): ${report.findings.length} finding(s), ` +
-    `${report.suppressed.length} suppressed with a reason, ${report.failures.length} failure(s), ${report.problems.length} suppression problem(s)`);
+  lines.push(
+    `cfn-guard (AWS Control Tower proactive controls): ${report.findings.length} finding(s), ` +
+      `${report.suppressed.length} suppressed with a reason, ${report.failures.length} failure(s), ${report.problems.length} suppression problem(s)`,
+  );
   for (const s of report.suppressed) lines.push(`  suppressed ${s.rule} on ${s.resource}: ${s.reason}`);
-  for (const f of report.failures) lines.push(`  FAIL ${f.rule} (${f.ruleName}) on ${f.resource ?? '(template)'}: ${f.message}`);
+  for (const f of report.failures)
+    lines.push(`  FAIL ${f.rule} (${f.ruleName}) on ${f.resource ?? '(template)'}: ${f.message}`);
   for (const p of report.problems) lines.push(`  PROBLEM ${p}`);
   return lines.join('\n');
 }

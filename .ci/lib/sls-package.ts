@@ -55,7 +55,13 @@ export interface PackageResult {
 /** The environment of an offline osls run: the parent's, minus anything that could reach AWS. */
 export function offlineEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
-  for (const name of ['AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE']) {
+  for (const name of [
+    'AWS_PROFILE',
+    'AWS_DEFAULT_PROFILE',
+    'AWS_SESSION_TOKEN',
+    'AWS_ROLE_ARN',
+    'AWS_WEB_IDENTITY_TOKEN_FILE',
+  ]) {
     delete env[name];
   }
   return {
@@ -128,7 +134,12 @@ function run(
 ): Promise<{ stdout: string; output: string }> {
   return new Promise((resolve, reject) => {
     // its own process group, so esbuild's service process dies with it
-    const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     let stdout = '';
     let reason: string | undefined;
@@ -162,7 +173,12 @@ function run(
       clearTimeout(timer);
       clearTimeout(grace);
       if (code === 0 && !reason) resolve({ stdout, output });
-      else reject(new Error(`${path.basename(args[0] ?? command)} ${args.slice(1).join(' ')} ${reason ?? `exited with ${code ?? signal}`}:\n${tail(output)}`));
+      else
+        reject(
+          new Error(
+            `${path.basename(args[0] ?? command)} ${args.slice(1).join(' ')} ${reason ?? `exited with ${code ?? signal}`}:\n${tail(output)}`,
+          ),
+        );
     });
   });
 }

@@ -35,12 +35,19 @@ const hardenedBucketProperties = {
   OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
   BucketEncryption: {
     ServerSideEncryptionConfiguration: [
-      { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'arn:aws:kms:eu-west-2:123456789012:key/x' } },
+      {
+        ServerSideEncryptionByDefault: {
+          SSEAlgorithm: 'aws:kms',
+          KMSMasterKeyID: 'arn:aws:kms:eu-west-2:123456789012:key/x',
+        },
+      },
     ],
   },
   VersioningConfiguration: { Status: 'Enabled' },
   LoggingConfiguration: { DestinationBucketName: 'some-log-bucket' },
-  LifecycleConfiguration: { Rules: [{ Id: 'x', Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 30 } }] },
+  LifecycleConfiguration: {
+    Rules: [{ Id: 'x', Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 30 } }],
+  },
   NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
   ObjectLockEnabled: true,
   ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' },
@@ -56,7 +63,9 @@ describe('scan (real cfn-guard, Control Tower rules)', () => {
           Type: 'AWS::IAM::Role',
           Properties: {
             AssumeRolePolicyDocument: {
-              Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+              Statement: [
+                { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+              ],
             },
             Policies: [
               {
@@ -73,9 +82,17 @@ describe('scan (real cfn-guard, Control Tower rules)', () => {
     const findings = scan(file);
 
     // Assess
-    const on = (resource: string) => new Set(findings.filter((f) => f.resource === resource).map((f) => f.rule));
+    const on = (resource: string) =>
+      new Set(findings.filter((f) => f.resource === resource).map((f) => f.rule));
     // the bucket: no public access block, no logging, no versioning, no lifecycle, no notifications, no KMS
-    for (const rule of ['ct-s3-pr-1', 'ct-s3-pr-2', 'ct-s3-pr-4', 'ct-s3-pr-6', 'ct-s3-pr-10', 'ct-s3-pr-11']) {
+    for (const rule of [
+      'ct-s3-pr-1',
+      'ct-s3-pr-2',
+      'ct-s3-pr-4',
+      'ct-s3-pr-6',
+      'ct-s3-pr-10',
+      'ct-s3-pr-11',
+    ]) {
       expect(on('BareBucket')).toContain(rule);
     }
     // the role: "*" action on "*" resource, and a wildcard service action
@@ -96,7 +113,12 @@ describe('scan (real cfn-guard, Control Tower rules)', () => {
 });
 
 describe('applySuppressions', () => {
-  const finding = (resource: string, rule: string): Finding => ({ resource, rule, ruleName: rule, message: `[${rule}]` });
+  const finding = (resource: string, rule: string): Finding => ({
+    resource,
+    rule,
+    ruleName: rule,
+    message: `[${rule}]`,
+  });
   const known = new Set(['ct-s3-pr-9', 'ct-s3-pr-10', 'ct-lambda-pr-3']);
   const reason = 'A reason long enough to say why this control does not apply here.';
 
@@ -104,16 +126,25 @@ describe('applySuppressions', () => {
     // Prepare
     const template: CfnTemplate = {
       Resources: {
-        A: { Type: 'AWS::S3::Bucket', Metadata: { guard: { SuppressedRules: ['ct-s3-pr-9'], Reasons: { 'ct-s3-pr-9': reason } } } },
+        A: {
+          Type: 'AWS::S3::Bucket',
+          Metadata: { guard: { SuppressedRules: ['ct-s3-pr-9'], Reasons: { 'ct-s3-pr-9': reason } } },
+        },
         B: { Type: 'AWS::S3::Bucket' },
       },
     };
 
     // Act
-    const report = applySuppressions([finding('A', 'ct-s3-pr-9'), finding('B', 'ct-s3-pr-9'), finding('A', 'ct-s3-pr-10')], template, known);
+    const report = applySuppressions(
+      [finding('A', 'ct-s3-pr-9'), finding('B', 'ct-s3-pr-9'), finding('A', 'ct-s3-pr-10')],
+      template,
+      known,
+    );
 
     // Assess
-    expect(report.suppressed.map((s) => [s.resource, s.rule, s.reason])).toEqual([['A', 'ct-s3-pr-9', reason]]);
+    expect(report.suppressed.map((s) => [s.resource, s.rule, s.reason])).toEqual([
+      ['A', 'ct-s3-pr-9', reason],
+    ]);
     expect(report.failures.map((f) => [f.resource, f.rule])).toEqual([
       ['B', 'ct-s3-pr-9'],
       ['A', 'ct-s3-pr-10'],
@@ -126,14 +157,29 @@ describe('applySuppressions', () => {
     const template: CfnTemplate = {
       Resources: {
         NoReason: { Type: 'T', Metadata: { guard: { SuppressedRules: ['ct-s3-pr-9'] } } },
-        ShortReason: { Type: 'T', Metadata: { guard: { SuppressedRules: ['ct-s3-pr-9'], Reasons: { 'ct-s3-pr-9': 'because' } } } },
-        Unknown: { Type: 'T', Metadata: { guard: { SuppressedRules: ['ct-made-up-pr-1'], Reasons: { 'ct-made-up-pr-1': reason } } } },
-        Stale: { Type: 'T', Metadata: { guard: { SuppressedRules: ['ct-lambda-pr-3'], Reasons: { 'ct-lambda-pr-3': reason } } } },
+        ShortReason: {
+          Type: 'T',
+          Metadata: { guard: { SuppressedRules: ['ct-s3-pr-9'], Reasons: { 'ct-s3-pr-9': 'because' } } },
+        },
+        Unknown: {
+          Type: 'T',
+          Metadata: {
+            guard: { SuppressedRules: ['ct-made-up-pr-1'], Reasons: { 'ct-made-up-pr-1': reason } },
+          },
+        },
+        Stale: {
+          Type: 'T',
+          Metadata: { guard: { SuppressedRules: ['ct-lambda-pr-3'], Reasons: { 'ct-lambda-pr-3': reason } } },
+        },
       },
     };
 
     // Act
-    const report = applySuppressions([finding('NoReason', 'ct-s3-pr-9'), finding('ShortReason', 'ct-s3-pr-9')], template, known);
+    const report = applySuppressions(
+      [finding('NoReason', 'ct-s3-pr-9'), finding('ShortReason', 'ct-s3-pr-9')],
+      template,
+      known,
+    );
 
     // Assess: both findings still fail, and every bad suppression is named
     expect(report.failures).toHaveLength(2);

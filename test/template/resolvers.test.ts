@@ -58,12 +58,18 @@ describe('parseBuckets', () => {
     expect(parseBuckets('a-bucket, other.bucket,a-bucket')).toEqual(['a-bucket', 'other.bucket']);
   });
 
-  it.each(['', 'UpperCase', 'ab', 'bucket_with_underscore', '192.168.1.1', 'xn--punycode', 'a..b', '-leading'])(
-    'rejects %j',
-    (value) => {
-      expect(() => parseBuckets(value)).toThrow(ParameterError);
-    },
-  );
+  it.each([
+    '',
+    'UpperCase',
+    'ab',
+    'bucket_with_underscore',
+    '192.168.1.1',
+    'xn--punycode',
+    'a..b',
+    '-leading',
+  ])('rejects %j', (value) => {
+    expect(() => parseBuckets(value)).toThrow(ParameterError);
+  });
 });
 
 describe('secretResource', () => {
@@ -77,7 +83,9 @@ describe('secretResource', () => {
 
   it('turns a name into an ARN pattern matching the six random characters Secrets Manager appends', () => {
     // Act
-    const resource = secretResource('shopping-patterns/dev/snowflake', 'snowflakeSecretArn') as { 'Fn::Sub': string };
+    const resource = secretResource('shopping-patterns/dev/snowflake', 'snowflakeSecretArn') as {
+      'Fn::Sub': string;
+    };
 
     // Assess
     expect(resource['Fn::Sub']).toBe(
@@ -85,12 +93,14 @@ describe('secretResource', () => {
     );
   });
 
-  it.each(['', 'arn:aws:s3:::not-a-secret', 'name with spaces', 'arn:aws:secretsmanager:eu-west-2:12:secret:x'])(
-    'rejects %j',
-    (value) => {
-      expect(() => secretResource(value, 'snowflakeSecretArn')).toThrow(ParameterError);
-    },
-  );
+  it.each([
+    '',
+    'arn:aws:s3:::not-a-secret',
+    'name with spaces',
+    'arn:aws:secretsmanager:eu-west-2:12:secret:x',
+  ])('rejects %j', (value) => {
+    expect(() => secretResource(value, 'snowflakeSecretArn')).toThrow(ParameterError);
+  });
 });
 
 describe('resolvers', () => {
@@ -137,8 +147,8 @@ describe('resolvers', () => {
   });
 
   it('joins the transfer buckets for TRANSFER_ALLOWED_BUCKETS', async () => {
-    await expect(transferBucketList({ resolveVariable: variables({ transferBuckets: 'b-one, b-two' }) })).resolves.toBe(
-      'b-one,b-two',
-    );
+    await expect(
+      transferBucketList({ resolveVariable: variables({ transferBuckets: 'b-one, b-two' }) }),
+    ).resolves.toBe('b-one,b-two');
   });
 });

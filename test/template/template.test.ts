@@ -1,0 +1,825 @@
+/**
+ * The CloudFormation template of `sls package --stage dev`, packaged offline by this test into temporary
+ * directories (never stale output), checked against issue 6: hardened buckets, the notification without
+ * a cycle, queue and DLQ, alarms, least-privilege roles, the Snowflake integration role, environment
+ * values that resolve offline, the zips, the dependency graph and the Guard scan.
+ *
+ * Expectations are written here from the issue and AWS's rules, never read back from the template.
+ * Two packagings: the defaults, and every optional parameter set (KMS, alarm topic, Snowflake identity,
+ * secrets by ARN, other prefixes and buckets, other batching).
+ */
+import fs from 'node:fs';
+import { dependencyGraph, findCycles } from '../../.ci/lib/cfn-graph';
+import { applySuppressions, formatReport, scan } from '../../.ci/lib/guard';
+import {
+  packageService,
+  printService,
+  type CfnResource,
+  type CfnTemplate,
+  type PackageResult,
+} from '../../.ci/lib/sls-package';
+
+jest.setTimeout(300_000);
+
+const SERVICE = 'shopping-patterns';
+const STAGE = 'dev';
+const PREFIX = `${SERVICE}-${STAGE}`;
+const FUNCTIONS = ['ingest', 'rebuild', 'transfer', 'migrate'] as const;
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+const CUSTOM = {
+  kmsKeyArn: 'arn:aws:kms:eu-west-2:123456789012:key/11111111-2222-3333-4444-555555555555',
+  alarmTopicArn: 'arn:aws:sns:eu-west-2:123456789012:oncall',
+  snowflakeIamUserArn: 'arn:aws:iam::999999999999:user/abc1-s-v2st0000',
+  snowflakeExternalId: 'AB12345_SFCRole=2_abcdefghijklmnopqrstuvwxyz0=',
+  snowflakeSecretArn: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:sp/dev/snowflake-AbCdEf',
+  exportSaltSecretArn: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:sp/dev/salt-GhIjKl',
+  routedPrefixes: 'starter/,incoming/transactions/',
+  transferBuckets: 'partner-drop-one,partner-drop-two',
+  ingestBatchSize: '25',
+  ingestBatchingWindow: '20',
+  ingestMaxConcurrency: '3',
+  snowflakeAccount: 'xy12345.eu-west-2.aws',
+};
+
+let base: PackageResult;
+let custom: PackageResult;
+
+beforeAll(async () => {
+  // one after the other: each bundles the four functions
+  base = await packageService({ stage: STAGE });
+  custom = await packageService({ stage: STAGE, params: CUSTOM });
+});
+
+afterAll(() => {
+  for (const result of [base, custom]) if (result) fs.rmSync(result.outDir, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------------------------- helpers
+
+const resources = (t: CfnTemplate, type: string) =>
+  Object.entries(t.Resources).filter(([, r]) => r.Type === type) as Array<[string, CfnResource]>;
+const props = (t: CfnTemplate, id: string) => {
+  const resource = t.Resources[id];
+  if (!resource) throw new Error(`no resource ${id} in the template`);
+  return (resource.Properties ?? {}) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+};
+
+/**
+ * A readable string for an intrinsic value, with pseudo parameters filled in as a deploy in account
+ * 123456789012, eu-west-2 would: Fn::Sub strings resolve, GetAtt X.Arn reads "arn-of:X", Ref X "ref:X".
+ */
+function str(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const v = value as Record<string, unknown>;
+    if (typeof v['Fn::Sub'] === 'string') {
+      return (v['Fn::Sub'] as string).replace(/\$\{([^}]+)\}/g, (_m, name: string) => {
+        const pseudo: Record<string, string> = {
+          'AWS::Partition': 'aws',
+          'AWS::Region': 'eu-west-2',
+          'AWS::AccountId': '123456789012',
+        };
+        return pseudo[name] ?? `ref:${name}`;
+      });
+    }
+    if (Array.isArray(v['Fn::GetAtt']))
+      return `${(v['Fn::GetAtt'] as string[]).join('.').replace(/\.Arn$/, '')}`.replace(/^/, 'arn-of:');
+    if (typeof v.Ref === 'string') return `ref:${v.Ref}`;
+    if (Array.isArray(v['Fn::Join'])) {
+      const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+      return parts.map(str).join(sep);
+    }
+  }
+  return JSON.stringify(value);
+}
+const list = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** The statements of a role's inline policies; an Fn::If statement counts with its true branch. */
+function roleStatements(t: CfnTemplate, roleId: string): { always: Statement[]; whenKms: Statement[] } {
+  const always: Statement[] = [];
+  const whenKms: Statement[] = [];
+  for (const policy of props(t, roleId).Policies as Array<{ PolicyDocument: { Statement: unknown[] } }>) {
+    for (const s of policy.PolicyDocument.Statement) {
+      const cond = (s as Record<string, unknown>)['Fn::If'] as [string, Statement, unknown] | undefined;
+      if (cond) {
+        expect(cond[0]).toBe('UseKms');
+        expect(cond[2]).toEqual({ Ref: 'AWS::NoValue' });
+        whenKms.push(cond[1]);
+      } else always.push(s as Statement);
+    }
+  }
+  return { always, whenKms };
+}
+const actionsOf = (statements: Statement[]) => new Set(statements.flatMap((s) => list(s.Action)));
+const resourcesFor = (statements: Statement[], action: string) =>
+  statements
+    .filter((s) => list(s.Action).includes(action))
+    .flatMap((s) => list(s.Resource).map(str))
+    .sort();
+
+/** Evaluate a condition made of Fn::Equals / Fn::Not / Fn::And / Fn::Or on literal values. */
+function evalCondition(t: CfnTemplate, name: string): boolean {
+  const evaluate = (node: unknown): boolean => {
+    const n = node as Record<string, unknown[]>;
+    if (n['Fn::Equals']) return n['Fn::Equals'][0] === n['Fn::Equals'][1];
+    if (n['Fn::Not']) return !evaluate(n['Fn::Not'][0]);
+    if (n['Fn::And']) return n['Fn::And'].every(evaluate);
+    if (n['Fn::Or']) return n['Fn::Or'].some(evaluate);
+    if (typeof (node as { Condition?: string }).Condition === 'string')
+      return evalCondition(t, (node as { Condition: string }).Condition);
+    throw new Error(`cannot evaluate ${JSON.stringify(node)}`);
+  };
+  return evaluate(t.Conditions?.[name]);
+}
+
+/** File names in a zip, from its central directory (no dependency needed for that). */
+function zipEntries(file: string): string[] {
+  const buf = fs.readFileSync(file);
+  let eocd = -1;
+  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65_557); i -= 1) {
+    if (buf.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) throw new Error(`${file} is not a zip`);
+  const count = buf.readUInt16LE(eocd + 10);
+  let at = buf.readUInt32LE(eocd + 16);
+  const names: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    if (buf.readUInt32LE(at) !== 0x02014b50) throw new Error(`${file}: bad central directory`);
+    const nameLength = buf.readUInt16LE(at + 28);
+    const extra = buf.readUInt16LE(at + 30);
+    const comment = buf.readUInt16LE(at + 32);
+    names.push(buf.toString('utf8', at + 46, at + 46 + nameLength));
+    at += 46 + nameLength + extra + comment;
+  }
+  return names;
+}
+
+// ---------------------------------------------------------------------------------------------- buckets
+
+describe('buckets', () => {
+  const buckets = {
+    LandingBucket: `${PREFIX}-landing`,
+    ExportsBucket: `${PREFIX}-exports`,
+    AccessLogsBucket: `${PREFIX}-access-logs`,
+    ServerlessDeploymentBucket: undefined,
+  };
+
+  it('are exactly the three data buckets and osls deployment bucket, with the derived names', () => {
+    const names = Object.fromEntries(
+      resources(base.template, 'AWS::S3::Bucket').map(([id, r]) => [id, r.Properties?.BucketName]),
+    );
+    expect(names).toEqual(buckets);
+  });
+
+  it.each(Object.keys(buckets))('%s blocks public access, disables ACLs and keeps versions', (id) => {
+    const p = props(base.template, id);
+    expect(p.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(p.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expect(p.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+  });
+
+  it.each(Object.keys(buckets))(
+    '%s aborts incomplete multipart uploads and expires noncurrent versions',
+    (id) => {
+      const rules = (props(base.template, id).LifecycleConfiguration?.Rules ?? []) as Array<
+        Record<string, any>
+      >; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const enabled = rules.filter((r) => r.Status === 'Enabled');
+      expect(enabled.some((r) => r.AbortIncompleteMultipartUpload?.DaysAfterInitiation > 0)).toBe(true);
+      expect(enabled.some((r) => r.NoncurrentVersionExpiration?.NoncurrentDays > 0)).toBe(true);
+    },
+  );
+
+  it.each(['LandingBucket', 'ExportsBucket', 'ServerlessDeploymentBucket'])(
+    '%s logs server access to the access-logs bucket under its own prefix',
+    (id) => {
+      const logging = props(base.template, id).LoggingConfiguration;
+      expect(logging.DestinationBucketName).toEqual({ Ref: 'AccessLogsBucket' });
+      expect(logging.LogFilePrefix).toMatch(/^[a-z]+\/$/);
+    },
+  );
+
+  it('give each source bucket a distinct log prefix', () => {
+    const prefixes = ['LandingBucket', 'ExportsBucket', 'ServerlessDeploymentBucket'].map(
+      (id) => props(base.template, id).LoggingConfiguration.LogFilePrefix,
+    );
+    expect(new Set(prefixes).size).toBe(3);
+  });
+
+  it.each(['LandingBucket', 'ExportsBucket'])(
+    '%s uses SSE-S3 by default and SSE-KMS with a Bucket Key when kmsKeyArn is set',
+    (id) => {
+      for (const [t, kms] of [
+        [base.template, false],
+        [custom.template, true],
+      ] as const) {
+        const [rule] = props(t, id).BucketEncryption.ServerSideEncryptionConfiguration;
+        const [condition, whenKms, otherwise] = rule['Fn::If'];
+        const applied = evalCondition(t, condition) ? whenKms : otherwise;
+        expect(evalCondition(t, condition)).toBe(kms);
+        expect(applied).toEqual(
+          kms
+            ? {
+                ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: CUSTOM.kmsKeyArn },
+                BucketKeyEnabled: true,
+              }
+            : { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+        );
+      }
+    },
+  );
+
+  it('keeps SSE-S3 on the access-logs bucket (log delivery does not support SSE-KMS targets)', () => {
+    expect(props(custom.template, 'AccessLogsBucket').BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+  });
+
+  it('each have a policy denying every request made without TLS, on the bucket and its objects', () => {
+    const policies = resources(base.template, 'AWS::S3::BucketPolicy');
+    const covered = new Set<string>();
+    for (const [, policy] of policies) {
+      const bucket = (policy.Properties!.Bucket as { Ref: string }).Ref;
+      const statements = (policy.Properties!.PolicyDocument as { Statement: Statement[] }).Statement;
+      const deny = statements.find(
+        (s) =>
+          s.Effect === 'Deny' &&
+          s.Principal === '*' &&
+          list(s.Action).some((a) => a === 's3:*') &&
+          JSON.stringify(s.Condition) === JSON.stringify({ Bool: { 'aws:SecureTransport': 'false' } }),
+      );
+      expect(deny).toBeDefined();
+      expect(list(deny!.Resource).map(str).sort()).toEqual([`arn-of:${bucket}`, `arn-of:${bucket}/*`]);
+      covered.add(bucket);
+    }
+    expect(covered).toEqual(new Set(Object.keys(buckets)));
+  });
+
+  it('let only S3 log delivery from this account and these buckets write access logs', () => {
+    const statements = (
+      props(base.template, 'AccessLogsBucketPolicy').PolicyDocument as { Statement: Statement[] }
+    ).Statement;
+    const allow = statements.filter((s) => s.Effect === 'Allow');
+    expect(allow).toHaveLength(1);
+    expect(allow[0]!.Principal).toEqual({ Service: 'logging.s3.amazonaws.com' });
+    expect(allow[0]!.Action).toBe('s3:PutObject');
+    expect(list(allow[0]!.Condition!.ArnLike!['aws:SourceArn']).map(str).sort()).toEqual(
+      [
+        `arn:aws:s3:::${PREFIX}-exports`,
+        `arn:aws:s3:::${PREFIX}-landing`,
+        'arn-of:ServerlessDeploymentBucket',
+      ].sort(),
+    );
+    expect(allow[0]!.Condition!.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- notification
+
+describe('landing notification', () => {
+  it('sends s3:ObjectCreated:* (multipart completions included) for each routed prefix to the ingest queue', () => {
+    for (const [t, prefixes] of [
+      [base.template, ['customers.csv', 'products.csv', 'transactions/']],
+      [custom.template, CUSTOM.routedPrefixes.split(',')],
+    ] as const) {
+      const configs = props(t, 'LandingBucket').NotificationConfiguration.QueueConfigurations;
+      expect(configs).toEqual(
+        prefixes.map((prefix) => ({
+          Event: 's3:ObjectCreated:*',
+          Queue: { 'Fn::GetAtt': ['IngestQueue', 'Arn'] },
+          Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: prefix }] } },
+        })),
+      );
+    }
+  });
+
+  it('waits for the queue policy, which names the bucket by its string ARN and this account', () => {
+    expect(list(base.template.Resources.LandingBucket!.DependsOn)).toContain('IngestQueuePolicy');
+    const statements = (
+      props(base.template, 'IngestQueuePolicy').PolicyDocument as { Statement: Statement[] }
+    ).Statement;
+    const allow = statements.find((s) => s.Effect === 'Allow')!;
+    expect(allow.Principal).toEqual({ Service: 's3.amazonaws.com' });
+    expect(allow.Action).toBe('sqs:SendMessage');
+    const sourceArn = allow.Condition!.ArnEquals!['aws:SourceArn'];
+    expect(JSON.stringify(sourceArn)).not.toMatch(/LandingBucket/); // no Ref, no GetAtt: a string ARN
+    expect(str(sourceArn)).toBe(`arn:aws:s3:::${PREFIX}-landing`);
+    expect(allow.Condition!.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
+    expect(props(base.template, 'IngestQueuePolicy').Queues).toEqual([{ Ref: 'IngestQueue' }]);
+  });
+
+  it('publishes the exports bucket events to EventBridge (a consumer can react to a new manifest)', () => {
+    expect(props(base.template, 'ExportsBucket').NotificationConfiguration).toEqual({
+      EventBridgeConfiguration: { EventBridgeEnabled: true },
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- queue
+
+describe('queue, dead-letter queue and event source mapping', () => {
+  const esm = (t: CfnTemplate) => {
+    const found = resources(t, 'AWS::Lambda::EventSourceMapping');
+    expect(found).toHaveLength(1);
+    return found[0]![1].Properties as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+
+  it('gives the queue a visibility timeout of at least 6x the ingest timeout plus the batching window', () => {
+    for (const t of [base.template, custom.template]) {
+      const timeout = props(t, 'IngestLambdaFunction').Timeout as number;
+      const window = esm(t).MaximumBatchingWindowInSeconds as number;
+      expect(props(t, 'IngestQueue').VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout + window);
+    }
+  });
+
+  it('redrives to the DLQ after 5 receives, keeps DLQ messages longer, and encrypts both queues', () => {
+    const queue = props(base.template, 'IngestQueue');
+    const dlq = props(base.template, 'IngestDeadLetterQueue');
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['IngestDeadLetterQueue', 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    expect(dlq.MessageRetentionPeriod).toBeGreaterThan(queue.MessageRetentionPeriod);
+    expect(dlq.MessageRetentionPeriod).toBeLessThanOrEqual(1_209_600); // the SQS maximum, 14 days
+    for (const q of [queue, dlq])
+      expect(q.SqsManagedSseEnabled === true || typeof q.KmsMasterKeyId === 'string').toBe(true);
+  });
+
+  it('lets only the ingest queue use the DLQ, by string ARN', () => {
+    expect(props(base.template, 'IngestDeadLetterQueue').RedriveAllowPolicy).toEqual({
+      redrivePermission: 'byQueue',
+      sourceQueueArns: [
+        { 'Fn::Sub': `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:${PREFIX}-ingest` },
+      ],
+    });
+    expect(props(base.template, 'IngestQueue').QueueName).toBe(`${PREFIX}-ingest`);
+  });
+
+  it('denies non-TLS access to both queues', () => {
+    for (const id of ['IngestQueuePolicy', 'IngestDeadLetterQueuePolicy']) {
+      const statements = (props(base.template, id).PolicyDocument as { Statement: Statement[] }).Statement;
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'sqs:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+    }
+  });
+
+  it('reports batch item failures, with batch size, batching window and concurrency from parameters', () => {
+    expect(esm(base.template)).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['IngestQueue', 'Arn'] },
+      FunctionName: { 'Fn::GetAtt': ['IngestLambdaFunction', 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: 5,
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+    expect(esm(custom.template)).toMatchObject({
+      BatchSize: Number(CUSTOM.ingestBatchSize),
+      MaximumBatchingWindowInSeconds: Number(CUSTOM.ingestBatchingWindow),
+      ScalingConfig: { MaximumConcurrency: Number(CUSTOM.ingestMaxConcurrency) },
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- alarms
+
+describe('alarms', () => {
+  const alarms = (t: CfnTemplate) =>
+    Object.fromEntries(
+      resources(t, 'AWS::CloudWatch::Alarm').map(([id, r]) => [id, r.Properties as Record<string, any>]),
+    ); // eslint-disable-line @typescript-eslint/no-explicit-any
+
+  it('alarm when the DLQ holds any message', () => {
+    const dlq = alarms(base.template).IngestDeadLetterQueueAlarm!;
+    expect(dlq).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['IngestDeadLetterQueue', 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('alarm on ingest (and rebuild) invocation errors', () => {
+    const all = alarms(base.template);
+    for (const fn of ['ingest', 'rebuild']) {
+      const alarm = Object.values(all).find(
+        (a) => a.MetricName === 'Errors' && a.Dimensions?.[0]?.Value === `${PREFIX}-${fn}`,
+      );
+      expect(alarm).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
+    expect(props(base.template, 'IngestLambdaFunction').FunctionName).toBe(`${PREFIX}-ingest`);
+  });
+
+  it('notify the stack topic by default, and the given topic when alarmTopicArn is set', () => {
+    for (const [t, expected] of [
+      [base.template, { Ref: 'AlarmTopic' }],
+      [custom.template, CUSTOM.alarmTopicArn],
+    ] as const) {
+      const create = evalCondition(t, 'CreateAlarmTopic');
+      expect(create).toBe(t === base.template);
+      expect(t.Resources.AlarmTopic!.Condition).toBe('CreateAlarmTopic');
+      for (const alarm of Object.values(alarms(t))) {
+        expect(alarm.ActionsEnabled).toBe(true);
+        for (const key of ['AlarmActions', 'OKActions']) {
+          const [cond, ifTrue, ifFalse] = alarm[key][0]['Fn::If'];
+          expect(cond).toBe('CreateAlarmTopic');
+          expect(create ? ifTrue : ifFalse).toEqual(expected);
+        }
+      }
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- IAM
+
+describe('IAM', () => {
+  const expected: Record<string, { actions: string[]; kms: string[] }> = {
+    IngestRole: {
+      actions: [
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:ChangeMessageVisibility',
+        's3:GetObject',
+        's3:GetObjectVersion',
+        's3:ListBucket',
+        'secretsmanager:GetSecretValue',
+      ],
+      kms: ['kms:Decrypt'],
+    },
+    RebuildRole: {
+      actions: [
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        's3:PutObject',
+        's3:AbortMultipartUpload',
+        's3:DeleteObject',
+        's3:ListBucket',
+        'secretsmanager:GetSecretValue',
+      ],
+      kms: ['kms:GenerateDataKey', 'kms:Decrypt'],
+    },
+    TransferRole: {
+      actions: [
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        's3:PutObject',
+        's3:AbortMultipartUpload',
+        's3:DeleteObject',
+        's3:ListBucket',
+        'secretsmanager:GetSecretValue',
+      ],
+      kms: ['kms:GenerateDataKey', 'kms:Decrypt'],
+    },
+    MigrateRole: {
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue'],
+      kms: [],
+    },
+    SnowflakeIntegrationRole: {
+      actions: [
+        's3:GetObject',
+        's3:GetObjectVersion',
+        's3:ListBucket',
+        's3:GetBucketLocation',
+        's3:PutObject',
+        's3:DeleteObject',
+      ],
+      kms: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    },
+  };
+
+  it('has exactly one role per function plus the Snowflake integration role (no shared default role)', () => {
+    expect(
+      resources(base.template, 'AWS::IAM::Role')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(Object.keys(expected).sort());
+    const roles = FUNCTIONS.map((fn) => props(base.template, `${cap(fn)}LambdaFunction`).Role);
+    expect(roles).toEqual(FUNCTIONS.map((fn) => ({ 'Fn::GetAtt': [`${cap(fn)}Role`, 'Arn'] })));
+    expect(base.template.Resources.IamRoleLambdaExecution).toBeUndefined();
+    expect(resources(base.template, 'AWS::IAM::Policy')).toEqual([]);
+    expect(resources(base.template, 'AWS::IAM::ManagedPolicy')).toEqual([]);
+  });
+
+  it.each(Object.keys(expected))('%s allows exactly its least-privilege actions', (role) => {
+    const { always, whenKms } = roleStatements(base.template, role);
+    expect([...actionsOf(always)].sort()).toEqual([...expected[role]!.actions].sort());
+    expect([...actionsOf(whenKms)].sort()).toEqual([...expected[role]!.kms].sort());
+    for (const s of whenKms)
+      expect(str(s.Condition!.StringEquals!['kms:ViaService'])).toBe('s3.eu-west-2.amazonaws.com');
+  });
+
+  it('has no wildcard action and no wildcard resource in any allow statement of any role', () => {
+    for (const [role] of resources(custom.template, 'AWS::IAM::Role')) {
+      const { always, whenKms } = roleStatements(custom.template, role);
+      for (const s of [...always, ...whenKms]) {
+        expect(s.Effect).toBe('Allow');
+        for (const action of list(s.Action)) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+        for (const resource of list(s.Resource).map(str)) {
+          expect(resource).not.toBe('*');
+          // a pattern may only follow a concrete bucket/prefix, log group or secret name
+          expect(resource).toMatch(/^arn(-of)?:/);
+          expect(resource).not.toMatch(/^arn:aws:s3:::\*|:\*:|::\*$/);
+        }
+      }
+    }
+  });
+
+  it('scopes each function to its own log group', () => {
+    for (const fn of FUNCTIONS) {
+      const { always } = roleStatements(base.template, `${cap(fn)}Role`);
+      expect(resourcesFor(always, 'logs:PutLogEvents')).toEqual([
+        `arn:aws:logs:eu-west-2:123456789012:log-group:/aws/lambda/${PREFIX}-${fn}:*`,
+      ]);
+      expect(props(base.template, `${cap(fn)}LogGroup`).LogGroupName).toBe(`/aws/lambda/${PREFIX}-${fn}`);
+    }
+  });
+
+  it('lets ingest read only the routed prefixes of the landing bucket and consume only its queue', () => {
+    for (const [t, prefixes] of [
+      [base.template, ['customers.csv', 'products.csv', 'transactions/']],
+      [custom.template, CUSTOM.routedPrefixes.split(',')],
+    ] as const) {
+      const { always } = roleStatements(t, 'IngestRole');
+      expect(resourcesFor(always, 's3:GetObject')).toEqual(
+        prefixes.map((p) => `arn:aws:s3:::${PREFIX}-landing/${p}*`).sort(),
+      );
+      expect(resourcesFor(always, 's3:ListBucket')).toEqual([`arn:aws:s3:::${PREFIX}-landing`]);
+      expect(resourcesFor(always, 'sqs:ReceiveMessage')).toEqual(['arn-of:IngestQueue']);
+    }
+  });
+
+  it('lets rebuild write only the export prefix of the exports bucket', () => {
+    const { always } = roleStatements(base.template, 'RebuildRole');
+    expect(resourcesFor(always, 's3:PutObject')).toEqual([
+      `arn:aws:s3:::${PREFIX}-exports/customer_product_purchases/*`,
+    ]);
+    const list_ = always.find((s) => list(s.Action).includes('s3:ListBucket'))!;
+    expect(str(list_.Resource)).toBe(`arn:aws:s3:::${PREFIX}-exports`);
+    expect(list_.Condition).toEqual({ StringLike: { 's3:prefix': 'customer_product_purchases/*' } });
+  });
+
+  it('lets transfer write only the destination buckets named by parameter, which are also TRANSFER_ALLOWED_BUCKETS', () => {
+    for (const [t, buckets] of [
+      [base.template, [`${PREFIX}-exports`]],
+      [custom.template, CUSTOM.transferBuckets.split(',')],
+    ] as const) {
+      const { always } = roleStatements(t, 'TransferRole');
+      expect(resourcesFor(always, 's3:PutObject')).toEqual(buckets.map((b) => `arn:aws:s3:::${b}/*`).sort());
+      expect(resourcesFor(always, 's3:ListBucket')).toEqual(buckets.map((b) => `arn:aws:s3:::${b}`).sort());
+      expect(props(t, 'TransferLambdaFunction').Environment.Variables.TRANSFER_ALLOWED_BUCKETS).toBe(
+        buckets.join(','),
+      );
+    }
+  });
+
+  it('lets the functions read the Snowflake secret (by name pattern or ARN) and only rebuild and transfer the salt', () => {
+    const secretByName = `arn:aws:secretsmanager:eu-west-2:123456789012:secret:${SERVICE}/${STAGE}/snowflake-??????`;
+    for (const fn of FUNCTIONS) {
+      expect(
+        resourcesFor(roleStatements(base.template, `${cap(fn)}Role`).always, 'secretsmanager:GetSecretValue'),
+      ).toEqual([secretByName]);
+      const withSalt = fn === 'rebuild' || fn === 'transfer';
+      expect(
+        resourcesFor(
+          roleStatements(custom.template, `${cap(fn)}Role`).always,
+          'secretsmanager:GetSecretValue',
+        ),
+      ).toEqual([CUSTOM.snowflakeSecretArn, ...(withSalt ? [CUSTOM.exportSaltSecretArn] : [])].sort());
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- Snowflake
+
+describe('Snowflake storage integration role', () => {
+  const trust = (t: CfnTemplate) => {
+    const doc = props(t, 'SnowflakeIntegrationRole').AssumeRolePolicyDocument as { Statement: Statement[] };
+    expect(doc.Statement).toHaveLength(1);
+    return doc.Statement[0]!;
+  };
+
+  it('trusts the Snowflake IAM user with the integration external id once the handshake values are set', () => {
+    const s = trust(custom.template);
+    const [cond, known, placeholder] = (s.Principal as { AWS: { 'Fn::If': [string, unknown, unknown] } }).AWS[
+      'Fn::If'
+    ];
+    expect(evalCondition(custom.template, cond)).toBe(true);
+    expect(known).toBe(CUSTOM.snowflakeIamUserArn);
+    expect(str(placeholder)).toBe('arn:aws:iam::123456789012:root');
+    expect(s.Action).toBe('sts:AssumeRole');
+    expect(s.Condition).toEqual({ StringEquals: { 'sts:ExternalId': CUSTOM.snowflakeExternalId } });
+  });
+
+  it('trusts only this account with the placeholder external id before the handshake', () => {
+    const s = trust(base.template);
+    const [cond] = (s.Principal as { AWS: { 'Fn::If': [string] } }).AWS['Fn::If'];
+    expect(evalCondition(base.template, cond)).toBe(false);
+    expect(s.Condition).toEqual({ StringEquals: { 'sts:ExternalId': '0000' } });
+  });
+
+  it('has a fixed name, so CREATE STORAGE INTEGRATION can name it before the stack exists', () => {
+    expect(props(base.template, 'SnowflakeIntegrationRole').RoleName).toBe(`${PREFIX}-snowflake-s3`);
+  });
+
+  it('reads the landing bucket and writes only the unload prefix of the exports bucket', () => {
+    const { always } = roleStatements(base.template, 'SnowflakeIntegrationRole');
+    expect(resourcesFor(always, 's3:GetObject')).toEqual([`arn:aws:s3:::${PREFIX}-landing/*`]);
+    expect(resourcesFor(always, 's3:PutObject')).toEqual([`arn:aws:s3:::${PREFIX}-exports/unload/*`]);
+    expect(resourcesFor(always, 's3:DeleteObject')).toEqual([`arn:aws:s3:::${PREFIX}-exports/unload/*`]);
+    const exportListing = always.find(
+      (s) => list(s.Action).includes('s3:ListBucket') && str(s.Resource).endsWith('-exports'),
+    )!;
+    expect(exportListing.Condition).toEqual({ StringLike: { 's3:prefix': 'unload/*' } });
+    // no write anywhere else
+    const writes = always.filter((s) => list(s.Action).some((a) => /Put|Delete/.test(a)));
+    expect(writes.flatMap((s) => list(s.Resource).map(str))).toEqual([
+      `arn:aws:s3:::${PREFIX}-exports/unload/*`,
+    ]);
+  });
+
+  it('exports the role ARN for the handshake', () => {
+    expect(base.template.Outputs?.SnowflakeIntegrationRoleArn).toMatchObject({
+      Value: { 'Fn::GetAtt': ['SnowflakeIntegrationRole', 'Arn'] },
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- functions
+
+describe('functions', () => {
+  // every variable shared/config.ts reads that serverless.yml must set on an AWS stage
+  const required = {
+    STAGE: STAGE,
+    LANDING_BUCKET: `${PREFIX}-landing`,
+    EXPORTS_BUCKET: `${PREFIX}-exports`,
+    WAREHOUSE_ENGINE: 'snowflake',
+    INGEST_BATCH_SIZE: '10',
+    INGEST_MAX_RECEIVE_COUNT: '5',
+    SNOWFLAKE_DATABASE: 'SHOPPING_PATTERNS',
+    SNOWFLAKE_SECRET_ARN: `${SERVICE}/${STAGE}/snowflake`,
+    SCHEDULE_REBUILD: 'cron(0 6 ? * MON *)',
+    SNOWFLAKE_DISABLE_PLATFORM_DETECTION: 'true',
+  };
+
+  it.each(FUNCTIONS)(
+    '%s runs nodejs20.x with handler functions/<name>.handler and the shared environment',
+    (fn) => {
+      const p = props(base.template, `${cap(fn)}LambdaFunction`);
+      expect(p.Runtime).toBe('nodejs20.x');
+      expect(p.Handler).toBe(`functions/${fn}.handler`);
+      expect(p.Environment.Variables).toMatchObject(required);
+    },
+  );
+
+  it('sets unset optional parameters nowhere, and set ones everywhere', () => {
+    for (const fn of FUNCTIONS) {
+      expect(
+        props(base.template, `${cap(fn)}LambdaFunction`).Environment.Variables.SNOWFLAKE_ACCOUNT,
+      ).toBeUndefined();
+      expect(props(custom.template, `${cap(fn)}LambdaFunction`).Environment.Variables.SNOWFLAKE_ACCOUNT).toBe(
+        CUSTOM.snowflakeAccount,
+      );
+    }
+  });
+
+  it('resolves every environment value offline, except the queue URLs on ingest', () => {
+    for (const fn of FUNCTIONS) {
+      for (const [name, value] of Object.entries(
+        props(base.template, `${cap(fn)}LambdaFunction`).Environment.Variables,
+      )) {
+        if (fn === 'ingest' && (name === 'INGEST_QUEUE_URL' || name === 'INGEST_DLQ_URL')) continue;
+        expect([name, typeof value]).toEqual([name, 'string']);
+      }
+    }
+    expect(props(base.template, 'IngestLambdaFunction').Environment.Variables).toMatchObject({
+      INGEST_QUEUE_URL: { Ref: 'IngestQueue' },
+      INGEST_DLQ_URL: { Ref: 'IngestDeadLetterQueue' },
+    });
+  });
+
+  it('runs the rebuild weekly on its cron', () => {
+    const rules = resources(base.template, 'AWS::Events::Rule');
+    expect(rules).toHaveLength(1);
+    expect(rules[0]![1].Properties).toMatchObject({
+      ScheduleExpression: 'cron(0 6 ? * MON *)',
+      Targets: [expect.objectContaining({ Arn: { 'Fn::GetAtt': ['RebuildLambdaFunction', 'Arn'] } })],
+    });
+  });
+
+  it.each(FUNCTIONS)(
+    '%s.zip holds its bundle and sql/**, and no tests, local data or DuckDB binaries',
+    (fn) => {
+      const zip = `${base.outDir}/${fn}.zip`;
+      const entries = zipEntries(zip);
+      expect(entries).toContain(`functions/${fn}.js`);
+      expect(entries.some((e) => e.startsWith('sql/snowflake/') && e.endsWith('.sql'))).toBe(true);
+      expect(entries.some((e) => e.startsWith('sql/models/'))).toBe(true);
+      for (const e of entries) {
+        expect(e).not.toMatch(/^(test|bench|docs|\.local|local|node_modules\/@duckdb)\//);
+        expect(e).not.toMatch(/\.node$/);
+      }
+      // direct-upload limit is 50 MB zipped; stay far below it
+      expect(fs.statSync(zip).size).toBeLessThan(20 * 1024 * 1024);
+    },
+  );
+
+  it('keeps the local stage offline: no secret, no queue URLs, the loopback buckets and DuckDB', async () => {
+    // Act
+    const local = (await printService({ stage: 'local' })) as {
+      provider: { environment: Record<string, unknown> };
+      functions: Record<string, { environment?: Record<string, unknown> }>;
+    };
+
+    // Assess: a null value is dropped from the function's environment by osls
+    const env = local.provider.environment;
+    expect(env).toMatchObject({
+      STAGE: 'local',
+      LANDING_BUCKET: 'landing',
+      EXPORTS_BUCKET: 'exports',
+      WAREHOUSE_ENGINE: 'duckdb',
+    });
+    expect(env.SNOWFLAKE_SECRET_ARN ?? null).toBeNull();
+    expect(local.functions.ingest!.environment!.INGEST_QUEUE_URL ?? null).toBeNull();
+    for (const value of [
+      ...Object.values(env),
+      ...Object.values(local.functions).flatMap((f) => Object.values(f.environment ?? {})),
+    ]) {
+      expect(value === null || typeof value === 'string').toBe(true);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- whole template
+
+describe('whole template', () => {
+  it('has no dependency cycle', () => {
+    for (const t of [base.template, custom.template]) expect(findCycles(dependencyGraph(t))).toEqual([]);
+  });
+
+  it('passes the Guard scan (Control Tower rules) with every suppression justified and used', () => {
+    for (const result of [base, custom]) {
+      const report = applySuppressions(scan(result.templatePath), result.template);
+      expect({
+        failures: report.failures,
+        problems: report.problems,
+        report: formatReport(report),
+      }).toMatchObject({
+        failures: [],
+        problems: [],
+      });
+    }
+  });
+
+  it('creates only the deployment bucket in the first (create-stack) template', () => {
+    expect(Object.keys(base.createTemplate.Resources).sort()).toEqual([
+      'ServerlessDeploymentBucket',
+      'ServerlessDeploymentBucketPolicy',
+    ]);
+  });
+
+  it('outputs the names a runbook needs', () => {
+    for (const name of [
+      'LandingBucketName',
+      'ExportsBucketName',
+      'IngestQueueUrl',
+      'IngestQueueArn',
+      'IngestDeadLetterQueueUrl',
+      'IngestDeadLetterQueueArn',
+      'AlarmTopicArn',
+    ]) {
+      expect(base.template.Outputs).toHaveProperty(name);
+    }
+  });
+});
