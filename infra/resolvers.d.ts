@@ -16,8 +16,10 @@ export function queueConfigurations(
 
 export const landingQueueConfigurations: Resolver<Array<Record<string, unknown>>>;
 export const landingReadResources: Resolver<Cfn[]>;
-export const snowflakeSecretResources: Resolver<Cfn[]>;
-export const exportSecretResources: Resolver<Cfn[]>;
+export const ingestSecretResources: Resolver<Cfn[]>;
+export const rebuildSecretResources: Resolver<Cfn[]>;
+export const transferSecretResources: Resolver<Cfn[]>;
+export const migrateSecretResources: Resolver<Cfn[]>;
 export const transferBucketList: Resolver<string>;
 export const transferObjectResources: Resolver<Cfn[]>;
 export const transferBucketResources: Resolver<Cfn[]>;

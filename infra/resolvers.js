@@ -121,16 +121,19 @@ async function optionalParam(resolveVariable, name) {
 }
 
 /**
- * The secrets' IAM resources. The local stage has no secret parameter (it is never deployed, and its
+ * The secrets a function may read: its own Snowflake secret (`<fn>SecretArn`, for a service user per
+ * function) or else the shared one (`snowflakeSecretArn`), plus the export salt secret when `withSalt`
+ * and one is configured. The local stage has no secret parameter (it is never deployed, and its
  * functions read keys from the environment), so it gets an empty list instead of an error.
  */
-async function secretResources(resolveVariable, withSalt) {
-  const snowflake = await optionalParam(resolveVariable, 'snowflakeSecretArn');
+async function secretResources(resolveVariable, fn, withSalt) {
+  const own = await optionalParam(resolveVariable, `${fn}SecretArn`);
+  const snowflake = own ?? (await optionalParam(resolveVariable, 'snowflakeSecretArn'));
   if (snowflake === undefined) {
     if ((await resolveVariable('sls:stage')) === 'local') return [];
     throw new ParameterError('snowflakeSecretArn', 'a secret name or ARN is required');
   }
-  const resources = [secretResource(snowflake, 'snowflakeSecretArn')];
+  const resources = [secretResource(snowflake, own === undefined ? 'snowflakeSecretArn' : `${fn}SecretArn`)];
   const salt = withSalt ? await optionalParam(resolveVariable, 'exportSaltSecretArn') : undefined;
   if (salt !== undefined) resources.push(secretResource(salt, 'exportSaltSecretArn'));
   return resources;
@@ -155,11 +158,11 @@ module.exports = {
     );
   },
 
-  /** The Snowflake secret (ingest, migrate). */
-  snowflakeSecretResources: async ({ resolveVariable }) => secretResources(resolveVariable, false),
-
-  /** The Snowflake secret, plus the export salt secret when one is configured (rebuild, transfer). */
-  exportSecretResources: async ({ resolveVariable }) => secretResources(resolveVariable, true),
+  /** The secrets each function may read (see secretResources). */
+  ingestSecretResources: async ({ resolveVariable }) => secretResources(resolveVariable, 'ingest', false),
+  rebuildSecretResources: async ({ resolveVariable }) => secretResources(resolveVariable, 'rebuild', true),
+  transferSecretResources: async ({ resolveVariable }) => secretResources(resolveVariable, 'transfer', true),
+  migrateSecretResources: async ({ resolveVariable }) => secretResources(resolveVariable, 'migrate', false),
 
   /** TRANSFER_ALLOWED_BUCKETS: the same list the transfer role may write to. */
   transferBucketList: async ({ resolveVariable }) =>

@@ -4,12 +4,13 @@
  */
 import {
   ParameterError,
-  exportSecretResources,
+  ingestSecretResources,
   landingQueueConfigurations,
+  migrateSecretResources,
   parseBuckets,
   parsePrefixes,
+  rebuildSecretResources,
   secretResource,
-  snowflakeSecretResources,
   transferBucketList,
 } from '../../infra/resolvers';
 
@@ -128,9 +129,9 @@ describe('resolvers', () => {
     const withoutSalt = variables({ snowflakeSecretArn: 'sf', exportSaltSecretArn: '' });
 
     // Act
-    const ingest = await snowflakeSecretResources({ resolveVariable: withSalt });
-    const rebuild = await exportSecretResources({ resolveVariable: withSalt });
-    const rebuildNoSalt = await exportSecretResources({ resolveVariable: withoutSalt });
+    const ingest = await ingestSecretResources({ resolveVariable: withSalt });
+    const rebuild = await rebuildSecretResources({ resolveVariable: withSalt });
+    const rebuildNoSalt = await rebuildSecretResources({ resolveVariable: withoutSalt });
 
     // Assess
     expect(ingest).toHaveLength(1);
@@ -139,11 +140,30 @@ describe('resolvers', () => {
     expect(rebuildNoSalt).toHaveLength(1);
   });
 
+  it("prefers a function's own secret to the shared one", async () => {
+    // Prepare
+    const own = 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:sp/dev/migrate-AbCdEf';
+    const resolveVariable = variables({ snowflakeSecretArn: 'shared/name', migrateSecretArn: own });
+
+    // Act
+    const migrate = await migrateSecretResources({ resolveVariable });
+    const ingest = await ingestSecretResources({ resolveVariable });
+
+    // Assess
+    expect(migrate).toEqual([own]);
+    expect(ingest).toEqual([
+      {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:shared/name-??????',
+      },
+    ]);
+  });
+
   it('requires the Snowflake secret on AWS stages and tolerates its absence on the local stage', async () => {
-    await expect(snowflakeSecretResources({ resolveVariable: variables({}, 'dev') })).rejects.toThrow(
+    await expect(ingestSecretResources({ resolveVariable: variables({}, 'dev') })).rejects.toThrow(
       'parameter "snowflakeSecretArn"',
     );
-    await expect(snowflakeSecretResources({ resolveVariable: variables({}, 'local') })).resolves.toEqual([]);
+    await expect(ingestSecretResources({ resolveVariable: variables({}, 'local') })).resolves.toEqual([]);
   });
 
   it('joins the transfer buckets for TRANSFER_ALLOWED_BUCKETS', async () => {

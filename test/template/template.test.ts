@@ -33,6 +33,7 @@ const CUSTOM = {
   snowflakeIamUserArn: 'arn:aws:iam::999999999999:user/abc1-s-v2st0000',
   snowflakeExternalId: 'AB12345_SFCRole=2_abcdefghijklmnopqrstuvwxyz0=',
   snowflakeSecretArn: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:sp/dev/snowflake-AbCdEf',
+  migrateSecretArn: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:sp/dev/snowflake-admin-MnOpQr',
   exportSaltSecretArn: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:sp/dev/salt-GhIjKl',
   routedPrefixes: 'starter/,incoming/transactions/',
   transferBuckets: 'partner-drop-one,partner-drop-two',
@@ -57,12 +58,16 @@ afterAll(() => {
 
 // ---------------------------------------------------------------------------------------------- helpers
 
+/** Template JSON, read loosely: the assertions below are the type check. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
+
 const resources = (t: CfnTemplate, type: string) =>
   Object.entries(t.Resources).filter(([, r]) => r.Type === type) as Array<[string, CfnResource]>;
 const props = (t: CfnTemplate, id: string) => {
   const resource = t.Resources[id];
   if (!resource) throw new Error(`no resource ${id} in the template`);
-  return (resource.Properties ?? {}) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return (resource.Properties ?? {}) as Json;
 };
 
 /**
@@ -200,9 +205,7 @@ describe('buckets', () => {
   it.each(Object.keys(buckets))(
     '%s aborts incomplete multipart uploads and expires noncurrent versions',
     (id) => {
-      const rules = (props(base.template, id).LifecycleConfiguration?.Rules ?? []) as Array<
-        Record<string, any>
-      >; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const rules = (props(base.template, id).LifecycleConfiguration?.Rules ?? []) as Array<Json>;
       const enabled = rules.filter((r) => r.Status === 'Enabled');
       expect(enabled.some((r) => r.AbortIncompleteMultipartUpload?.DaysAfterInitiation > 0)).toBe(true);
       expect(enabled.some((r) => r.NoncurrentVersionExpiration?.NoncurrentDays > 0)).toBe(true);
@@ -340,7 +343,7 @@ describe('queue, dead-letter queue and event source mapping', () => {
   const esm = (t: CfnTemplate) => {
     const found = resources(t, 'AWS::Lambda::EventSourceMapping');
     expect(found).toHaveLength(1);
-    return found[0]![1].Properties as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    return found[0]![1].Properties as Json;
   };
 
   it('gives the queue a visibility timeout of at least 6x the ingest timeout plus the batching window', () => {
@@ -409,9 +412,7 @@ describe('queue, dead-letter queue and event source mapping', () => {
 
 describe('alarms', () => {
   const alarms = (t: CfnTemplate) =>
-    Object.fromEntries(
-      resources(t, 'AWS::CloudWatch::Alarm').map(([id, r]) => [id, r.Properties as Record<string, any>]),
-    ); // eslint-disable-line @typescript-eslint/no-explicit-any
+    Object.fromEntries(resources(t, 'AWS::CloudWatch::Alarm').map(([id, r]) => [id, r.Properties as Json]));
 
   it('alarm when the DLQ holds any message', () => {
     const dlq = alarms(base.template).IngestDeadLetterQueueAlarm!;
@@ -604,19 +605,23 @@ describe('IAM', () => {
     }
   });
 
-  it('lets the functions read the Snowflake secret (by name pattern or ARN) and only rebuild and transfer the salt', () => {
+  it('lets each function read its Snowflake secret (shared by default) and only rebuild and transfer the salt', () => {
     const secretByName = `arn:aws:secretsmanager:eu-west-2:123456789012:secret:${SERVICE}/${STAGE}/snowflake-??????`;
     for (const fn of FUNCTIONS) {
-      expect(
-        resourcesFor(roleStatements(base.template, `${cap(fn)}Role`).always, 'secretsmanager:GetSecretValue'),
-      ).toEqual([secretByName]);
+      const env = (t: CfnTemplate) =>
+        props(t, `${cap(fn)}LambdaFunction`).Environment.Variables.SNOWFLAKE_SECRET_ARN;
+      const secrets = (t: CfnTemplate) =>
+        resourcesFor(roleStatements(t, `${cap(fn)}Role`).always, 'secretsmanager:GetSecretValue');
+      // defaults: every function reads the shared secret, by name
+      expect(secrets(base.template)).toEqual([secretByName]);
+      expect(env(base.template)).toBe(`${SERVICE}/${STAGE}/snowflake`);
+      // every parameter set: migrate has its own secret, the others the shared ARN; the salt for exporters
+      const own = fn === 'migrate' ? CUSTOM.migrateSecretArn : CUSTOM.snowflakeSecretArn;
       const withSalt = fn === 'rebuild' || fn === 'transfer';
-      expect(
-        resourcesFor(
-          roleStatements(custom.template, `${cap(fn)}Role`).always,
-          'secretsmanager:GetSecretValue',
-        ),
-      ).toEqual([CUSTOM.snowflakeSecretArn, ...(withSalt ? [CUSTOM.exportSaltSecretArn] : [])].sort());
+      expect(secrets(custom.template)).toEqual(
+        [own, ...(withSalt ? [CUSTOM.exportSaltSecretArn] : [])].sort(),
+      );
+      expect(env(custom.template)).toBe(own);
     }
   });
 });
