@@ -11,8 +11,8 @@
  *     throw err;
  *   }
  */
-export { createPartWriter, partKey, assertKeyPath } from './part-writer';
+export { createPartWriter, partKey, assertKeyPath, deleteKeys, listKeys } from './part-writer';
 export { buildManifest, putManifest, manifestKey, MANIFEST_NAME } from './manifest';
 export { createEncoder, FORMAT_INFO, parquetFieldType } from './encoders';
-export { createPseudonymiser, hmacHex } from './pseudonymise';
+export { createPseudonymiser, hmacHex, pseudonymisationKey } from './pseudonymise';
 export * from './types';

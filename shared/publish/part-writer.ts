@@ -44,6 +44,8 @@ const MiB = 1024 * 1024;
 /** S3's smallest allowed multipart part (except the last). */
 const MIN_PART_SIZE = 5 * MiB;
 const DEFAULTS = { maxPartBytes: 256 * MiB, partSize: 8 * MiB, queueSize: 2 };
+/** Finished parts whose last S3 request may still be in flight. */
+const MAX_FINISHING = 8;
 
 /** One path segment of a key we build: no empty segments, no `.`/`..`, no control characters. */
 const SEGMENT = /^(?!\.{1,2}$)[A-Za-z0-9_.=$-]{1,200}$/;
@@ -88,6 +90,9 @@ export function createPartWriter(opts: PartWriterOptions): PartWriter {
   const partitions = new Set<string>();
   let state: 'new' | 'open' | 'writing' | 'failed' | 'committed' | 'aborted' = 'new';
   let current: OpenPart | undefined;
+  /** Uploads of finished parts still completing (see handOff). */
+  const finishing = new Set<Promise<void>>();
+  let uploadError: Error | undefined;
   const totals = { rows: 0, bytes: 0 };
 
   /** First write of an attempt: take down an earlier attempt's manifest so the prefix is uncommitted. */
@@ -110,9 +115,16 @@ export function createPartWriter(opts: PartWriterOptions): PartWriter {
     partitions.add(partition);
     state = 'writing';
     const written: PartInfo[] = [];
+    const finishCurrent = async () => {
+      const part = current!;
+      current = undefined;
+      const info = await handOff(part);
+      written.push(info);
+    };
     try {
       for await (const batch of batches(source)) {
         if (batch.length === 0) continue;
+        throwIfUploadFailed();
         current ??= openPart(partition, nextIndex(partition));
         await current.write(mapRows(batch));
         totals.rows += batch.length;
@@ -122,21 +134,9 @@ export function createPartWriter(opts: PartWriterOptions): PartWriter {
           parts: parts.length + 1,
           partition,
         });
-        if (current.size() >= settings.maxPartBytes) {
-          const info = await current.close();
-          current = undefined;
-          parts.push(info);
-          written.push(info);
-          totals.bytes += info.bytes;
-        }
+        if (current.size() >= settings.maxPartBytes) await finishCurrent();
       }
-      if (current) {
-        const info = await current.close();
-        current = undefined;
-        parts.push(info);
-        written.push(info);
-        totals.bytes += info.bytes;
-      }
+      if (current) await finishCurrent();
       state = 'open';
       return written;
     } catch (err) {
@@ -147,6 +147,40 @@ export function createPartWriter(opts: PartWriterOptions): PartWriter {
       }
       throw err;
     }
+  }
+
+  /**
+   * A finished part's bytes are all encoded and handed to its Upload; the last S3 request (PUT or
+   * CompleteMultipartUpload) then completes in the background while the next part is written, up
+   * to MAX_FINISHING at a time. Months are often small, and waiting for each round trip in turn
+   * would make a many-month transfer latency-bound. `commit` waits for all of them.
+   */
+  async function handOff(part: OpenPart): Promise<PartInfo> {
+    const { info, uploaded } = await part.finish();
+    parts.push(info);
+    totals.bytes += info.bytes;
+    const tracked: Promise<void> = uploaded.then(
+      () => {
+        finishing.delete(tracked);
+      },
+      (err: unknown) => {
+        finishing.delete(tracked);
+        uploadError ??= err instanceof Error ? err : new Error(String(err));
+      },
+    );
+    finishing.add(tracked);
+    if (finishing.size >= MAX_FINISHING) await Promise.race(finishing);
+    throwIfUploadFailed();
+    return info;
+  }
+
+  function throwIfUploadFailed(): void {
+    if (uploadError) throw uploadError;
+  }
+
+  async function settleUploads(): Promise<void> {
+    await Promise.all(finishing);
+    throwIfUploadFailed();
   }
 
   function nextIndex(partition: string): number {
@@ -172,6 +206,12 @@ export function createPartWriter(opts: PartWriterOptions): PartWriter {
       throw new TerminalError(`commit: the writer is ${state}; a failed run must be aborted, not committed`);
     }
     await begin();
+    try {
+      await settleUploads();
+    } catch (err) {
+      state = 'failed';
+      throw err;
+    }
     const keep = new Set(parts.map((p) => p.key));
     const stale: string[] = [];
     for await (const key of listKeys(client(), opts.bucket, `${runPrefix}/`)) {
@@ -214,6 +254,7 @@ export function createPartWriter(opts: PartWriterOptions): PartWriter {
       await current.fail(reason instanceof Error ? reason : new Error(String(reason ?? 'aborted')));
       current = undefined;
     }
+    await Promise.allSettled(finishing);
     if (previous !== 'new' && parts.length > 0) {
       try {
         await deleteKeys(
@@ -330,16 +371,25 @@ class OpenPart {
     this.rows += rows.length;
   }
 
-  async close(): Promise<PartInfo> {
+  /**
+   * End the encoder and wait until the Upload has read every byte: then the size and SHA-256 are
+   * final. `uploaded` settles when S3 has the object (or the upload failed and was aborted).
+   */
+  async finish(): Promise<{ info: PartInfo; uploaded: Promise<unknown> }> {
+    const consumed = new Promise<void>((resolve, reject) => {
+      this.meter.once('end', resolve);
+      this.meter.once('error', reject);
+    });
     await Promise.race([this.encoder.end(), this.failed]);
-    await this.done;
-    return {
+    await Promise.race([consumed, this.failed]);
+    const info: PartInfo = {
       key: this.key,
       partition: this.partition,
       rows: this.rows,
       bytes: this.meter.bytes,
       sha256: this.meter.hash.digest('hex'),
     };
+    return { info, uploaded: this.done };
   }
 
   /** Destroying the body makes the Upload fail and abort its multipart upload; wait until it has. */
@@ -352,7 +402,7 @@ class OpenPart {
   }
 }
 
-async function* listKeys(client: S3Client, bucket: string, prefix: string): AsyncIterable<string> {
+export async function* listKeys(client: S3Client, bucket: string, prefix: string): AsyncIterable<string> {
   let token: string | undefined;
   do {
     const res = await client.send(
@@ -367,7 +417,7 @@ async function* listKeys(client: S3Client, bucket: string, prefix: string): Asyn
  * One DeleteObject per key, a few at a time. DeleteObjects (batch) would need a Content-MD5 or
  * checksum header that S3-compatible servers disagree on; the key counts here are small.
  */
-async function deleteKeys(client: S3Client, bucket: string, keys: string[]): Promise<void> {
+export async function deleteKeys(client: S3Client, bucket: string, keys: string[]): Promise<void> {
   const queue = [...keys];
   const worker = async () => {
     for (let key = queue.shift(); key !== undefined; key = queue.shift()) {

@@ -7,7 +7,9 @@
  * https://www.rfc-editor.org/rfc/rfc2104
  */
 import { createHmac } from 'node:crypto';
-import { InvalidInputError } from '../errors';
+import { config } from '../config';
+import { ConfigError, InvalidInputError } from '../errors';
+import { getSecret } from '../secrets';
 import type { ColumnSpec, PseudonymiseOptions, Row } from './types';
 
 export type RowMapper = (rows: Row[]) => Row[];
@@ -40,4 +42,22 @@ export function createPseudonymiser(columns: ColumnSpec[], opts: PseudonymiseOpt
 
 export function hmacHex(key: string | Buffer, value: string): string {
   return createHmac('sha256', key).update(value, 'utf8').digest('hex');
+}
+
+/**
+ * The pseudonymisation key: the Secrets Manager secret named by EXPORT_SALT_SECRET_ARN (AWS), or
+ * EXPORT_SALT (local). Never logged.
+ */
+export async function pseudonymisationKey(): Promise<string> {
+  const { salt, saltSecretArn } = config().export;
+  if (saltSecretArn) {
+    const value = (await getSecret(saltSecretArn)).trim();
+    if (value.length < 16)
+      throw new ConfigError(`the export salt in ${saltSecretArn} must be at least 16 characters`);
+    return value;
+  }
+  if (salt) return salt;
+  throw new ConfigError(
+    'pseudonymisation needs a key: set EXPORT_SALT_SECRET_ARN (AWS) or EXPORT_SALT (local, 16+ characters)',
+  );
 }

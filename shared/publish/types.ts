@@ -107,6 +107,9 @@ export interface PartWriter {
    * Stream the rows of one partition into `<runPrefix>/<partition>/part-NNNNN.<ext>` (a new part
    * every `maxPartBytes`). Partitions are written one at a time; an empty source writes nothing.
    * Writing the same partition twice is an error (its part numbers would collide).
+   * Resolves when the partition's parts are encoded and handed to their uploads (sizes and
+   * checksums final); the last request of each upload may still be in flight: `commit` waits for
+   * them, and an upload that failed makes the next call reject.
    */
   writePartition(partition: string, rows: RowSource): Promise<PartInfo[]>;
   /** Delete stale objects of an earlier attempt under the prefix, then write the manifest last. */
