@@ -1,0 +1,30 @@
+/** What a transfer run (stream or unload) hands back, and the manifest fields both modes write. */
+import type { ColumnSpec } from '../publish';
+import { tableLabel } from '../warehouse/identifiers';
+import type { TransferPlan } from './plan';
+import type { ParsedTransferRequest } from './request';
+
+export interface RunOutcome {
+  manifestKey: string;
+  rowCount: number;
+  months: number;
+  parts: number;
+  bytes: number;
+}
+
+export function columnSpecs(plan: TransferPlan): ColumnSpec[] {
+  return plan.columns.map((c) => ({ name: c.name, kind: c.kind, type: c.type, role: c.role }));
+}
+
+/** Manifest fields every transfer writes, whatever the mode. */
+export function manifestExtras(plan: TransferPlan, req: ParsedTransferRequest, runId: string, sql: string) {
+  return {
+    run_id: runId,
+    source_table: tableLabel(plan.table),
+    engine: plan.engine,
+    mode: req.mode,
+    month_key: plan.monthKey,
+    null_month_partition: 'month=__null__',
+    query: sql,
+  };
+}

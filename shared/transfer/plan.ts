@@ -1,0 +1,239 @@
+/**
+ * The transfer plan: which role each column plays, and the SQL that does the work in the warehouse.
+ * Pure functions only (no I/O), unit-tested as text.
+ *
+ * Roles, from the introspected column kinds (never from names):
+ * - `month_key`: the partition column, truncated to the first of its month (`cast(date_trunc('month', c)
+ *   as date)`). The named `date_column`, else the first date/timestamp column in table order.
+ * - `month`: any other date/timestamp column, also truncated to the month and grouped.
+ * - `sum`: numeric columns, summed. SUM ignores NULLs; a group whose values are all NULL sums to NULL.
+ * - `group`: everything else (text, boolean, other), grouped as is (whitespace kept; NULLs form
+ *   one group, as SQL GROUP BY does).
+ * `sum_columns` makes exactly the listed numeric columns sums (other numeric columns are grouped);
+ * `group_columns` groups the listed columns as they are (a numeric one is not summed, a date one is
+ * not truncated).
+ *
+ * A row is blank, and removed before aggregating, when every column is NULL or (text columns)
+ * empty or only whitespace (space, tab, LF, CR, VT, FF).
+ *
+ * The SQL is portable between DuckDB and Snowflake: `date_trunc`, `trim(x, chars)`, `chr`, `cast`,
+ * positional ORDER BY and `nulls last` mean the same on both.
+ * https://docs.snowflake.com/en/sql-reference/functions/date_trunc
+ * https://duckdb.org/docs/stable/sql/functions/date
+ */
+import { InvalidInputError } from '../errors';
+import { quoteTable, tableLabel } from '../warehouse/identifiers';
+import type { ColumnInfo, Engine, TableRef } from '../warehouse/port';
+
+export type ColumnRole = 'month_key' | 'month' | 'sum' | 'group';
+
+export interface PlannedColumn extends ColumnInfo {
+  role: ColumnRole;
+}
+
+export interface PlanOptions {
+  dateColumn?: string;
+  sumColumns?: string[];
+  groupColumns?: string[];
+}
+
+export interface TransferPlan {
+  table: TableRef;
+  engine: Engine;
+  columns: PlannedColumn[];
+  /** Name of the month key column (as introspected). */
+  monthKey: string;
+}
+
+/** The partition of rows whose month key is NULL (they are written last). */
+export const NULL_MONTH_PARTITION = 'month=__null__';
+
+/** ASCII whitespace, the characters a "blank" text value may consist of. */
+const WHITESPACE_CODES = [32, 9, 10, 13, 11, 12];
+const WHITESPACE_SQL = WHITESPACE_CODES.map((c) => `chr(${c})`).join(' || ');
+
+/**
+ * Quote a column name as the catalog spells it. Column names come from introspection, not from the
+ * user (user-given names are only matched against them), so they may be any identifier, including
+ * quoted mixed-case or spaced ones; doubling `"` is the SQL standard escape on both engines.
+ * The Snowflake adapter reports upper-case (unquoted) names in lower case, so there an all-lower-case
+ * name is quoted upper-case again.
+ */
+export function quoteColumn(name: string, engine: Engine = 'duckdb'): string {
+  const actual = engine === 'snowflake' && name === name.toLowerCase() ? name.toUpperCase() : name;
+  return `"${actual.replace(/"/g, '""')}"`;
+}
+
+export function planTransfer(
+  table: TableRef,
+  engine: Engine,
+  columns: ColumnInfo[],
+  options: PlanOptions = {},
+): TransferPlan {
+  const label = tableLabel(table);
+  if (columns.length === 0) {
+    throw new InvalidInputError(`table ${label} does not exist or has no columns visible to this role`);
+  }
+  const find = (name: string, option: string): ColumnInfo => {
+    const match =
+      columns.find((c) => c.name === name) ??
+      columns.find((c) => c.name.toUpperCase() === name.toUpperCase());
+    if (!match) {
+      throw new InvalidInputError(
+        `${option}: ${JSON.stringify(name)} is not a column of ${label} (columns: ${columns.map((c) => c.name).join(', ')})`,
+      );
+    }
+    return match;
+  };
+
+  const sumNames = options.sumColumns?.map((n) => find(n, 'sum_columns').name);
+  const groupNames = new Set(options.groupColumns?.map((n) => find(n, 'group_columns').name) ?? []);
+  for (const name of sumNames ?? []) {
+    const column = columns.find((c) => c.name === name)!;
+    if (column.kind !== 'number') {
+      throw new InvalidInputError(`sum_columns: ${name} is ${column.type}, not a numeric column`);
+    }
+    if (groupNames.has(name))
+      throw new InvalidInputError(`${name} is listed in both sum_columns and group_columns`);
+  }
+
+  let monthKey: ColumnInfo | undefined;
+  if (options.dateColumn !== undefined) {
+    monthKey = find(options.dateColumn, 'date_column');
+    if (monthKey.kind !== 'date' && monthKey.kind !== 'timestamp') {
+      throw new InvalidInputError(
+        `date_column: ${monthKey.name} is ${monthKey.type}, not a date or timestamp column`,
+      );
+    }
+    if (groupNames.has(monthKey.name) || sumNames?.includes(monthKey.name)) {
+      throw new InvalidInputError(
+        `date_column ${monthKey.name} cannot also be in sum_columns or group_columns`,
+      );
+    }
+  } else {
+    monthKey = columns.find((c) => (c.kind === 'date' || c.kind === 'timestamp') && !groupNames.has(c.name));
+  }
+  if (!monthKey) {
+    throw new InvalidInputError(
+      `table ${label} has no date or timestamp column to aggregate by month ` +
+        `(columns: ${columns.map((c) => `${c.name} ${c.type}`).join(', ')})`,
+    );
+  }
+
+  const planned = columns.map((c): PlannedColumn => {
+    let role: ColumnRole;
+    if (c.name === monthKey.name) role = 'month_key';
+    else if (groupNames.has(c.name)) role = 'group';
+    else if (c.kind === 'date' || c.kind === 'timestamp') role = 'month';
+    else if (c.kind === 'number')
+      role = sumNames === undefined || sumNames.includes(c.name) ? 'sum' : 'group';
+    else role = 'group';
+    return { ...c, role };
+  });
+  return { table, engine, columns: planned, monthKey: monthKey.name };
+}
+
+/** The output expression of a column (aliased to its own name). */
+function selectExpression(c: PlannedColumn, engine: Engine): string {
+  const q = quoteColumn(c.name, engine);
+  switch (c.role) {
+    case 'month_key':
+    case 'month':
+      return `cast(date_trunc('month', ${q}) as date)`;
+    case 'sum':
+      return `sum(${q})`;
+    default:
+      return q;
+  }
+}
+
+/** True for a row whose every column is NULL or whitespace-only text. */
+export function blankRowPredicate(columns: ColumnInfo[], engine: Engine = 'duckdb'): string {
+  return columns
+    .map((c) => {
+      const q = quoteColumn(c.name, engine);
+      return c.kind === 'text' ? `(${q} is null or trim(${q}, ${WHITESPACE_SQL}) = '')` : `${q} is null`;
+    })
+    .join('\n     and ');
+}
+
+/**
+ * The aggregation: blank rows removed, months truncated, numbers summed, the rest grouped, ordered
+ * by the month key (NULL month last) so the caller can write one month at a time.
+ */
+export function buildAggregateSql(plan: TransferPlan, opts: { orderByMonth?: boolean } = {}): string {
+  const select = plan.columns.map(
+    (c) => `${selectExpression(c, plan.engine)} as ${quoteColumn(c.name, plan.engine)}`,
+  );
+  const groupBy = plan.columns.filter((c) => c.role !== 'sum').map((c) => selectExpression(c, plan.engine));
+  const keyPosition = plan.columns.findIndex((c) => c.name === plan.monthKey) + 1;
+  const lines = [
+    `select ${select.join(',\n       ')}`,
+    `from ${quoteTable(plan.table, plan.engine)}`,
+    `where not (${blankRowPredicate(plan.columns, plan.engine)})`,
+  ];
+  if (groupBy.length > 0) lines.push(`group by ${groupBy.join(', ')}`);
+  if (opts.orderByMonth ?? true) lines.push(`order by ${keyPosition} nulls last`);
+  return lines.join('\n');
+}
+
+/** `month=YYYY-MM` for a month key value from the port (`YYYY-MM-DD`), `month=__null__` for NULL. */
+export function monthPartition(value: unknown): string {
+  if (value === null || value === undefined) return NULL_MONTH_PARTITION;
+  const match = /^(\d{4}-\d{2})-\d{2}/.exec(String(value));
+  if (!match) throw new InvalidInputError(`unexpected month key value ${JSON.stringify(value)}`);
+  return `month=${match[1]}`;
+}
+
+export interface UnloadSqlOptions {
+  /** Stage location with path, e.g. `@RAW.EXPORT_STAGE/transfer/ORDERS_100K/run-1/`. */
+  location: string;
+  format: 'jsonl.gz' | 'csv.gz' | 'parquet';
+  /** Upper bound per file in bytes (Snowflake's MAX_FILE_SIZE; default 16 MB, max 5 GB). */
+  maxFileSize: number;
+}
+
+/**
+ * Snowflake unload of the same aggregation: Snowflake writes the per-month files itself, in
+ * parallel, straight to the stage's bucket; nothing streams through the Lambda.
+ * - `PARTITION BY` an expression gives the `month=YYYY-MM/` prefixes (NULL month -> `month=__null__`).
+ * - JSON unloads need exactly one column of type OBJECT: `object_construct_keep_null(*)` keeps
+ *   NULL columns as JSON nulls, like the streamed format, and the partition reads the month back
+ *   out of that object.
+ * - `DETAILED_OUTPUT = TRUE` returns one row per file (FILE_NAME, FILE_SIZE, ROW_COUNT): the manifest.
+ * https://docs.snowflake.com/en/sql-reference/sql/copy-into-location
+ * https://docs.snowflake.com/en/user-guide/data-unload-considerations
+ */
+export function buildUnloadSql(plan: TransferPlan, opts: UnloadSqlOptions): string {
+  if (plan.engine !== 'snowflake') throw new InvalidInputError('unload mode needs the Snowflake warehouse');
+  if (!/^@[A-Za-z0-9_$."]+(\/[A-Za-z0-9_.=$-]+)*\/$/.test(opts.location)) {
+    throw new InvalidInputError(`invalid stage location ${JSON.stringify(opts.location)}`);
+  }
+  if (!Number.isSafeInteger(opts.maxFileSize) || opts.maxFileSize < 1 || opts.maxFileSize > 5 * 1024 ** 3) {
+    throw new InvalidInputError('max_file_size must be between 1 byte and 5 GB');
+  }
+  const aggregate = buildAggregateSql(plan, { orderByMonth: false });
+  const key = quoteColumn(plan.monthKey, plan.engine);
+  const json = opts.format === 'jsonl.gz';
+  // JSON: the single OBJECT column is all there is, so the month is read back out of it
+  const monthExpr = json ? `row_object:${key}::date` : key;
+  const partition = `('month=' || coalesce(to_varchar(${monthExpr}, 'YYYY-MM'), '__null__'))`;
+  const fileFormat = {
+    'jsonl.gz': 'type = json compression = gzip',
+    // NULL unloads as an empty field and '' as "" (as in the streamed CSV)
+    'csv.gz': `type = csv compression = gzip field_optionally_enclosed_by = '"' null_if = ('') empty_field_as_null = false`,
+    parquet: 'type = parquet compression = snappy',
+  }[opts.format];
+  const from = json
+    ? `(select object_construct_keep_null(*) as row_object from (\n${aggregate}\n))`
+    : `(\n${aggregate}\n)`;
+  return [
+    `copy into ${opts.location}`,
+    `from ${from}`,
+    `partition by ${partition}`,
+    `file_format = (${fileFormat})`,
+    `max_file_size = ${opts.maxFileSize}`,
+    `header = ${json ? 'false' : 'true'}`,
+    'detailed_output = true',
+  ].join('\n');
+}

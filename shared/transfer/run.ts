@@ -1,0 +1,202 @@
+/**
+ * `transfer_data(source_table, destination_s3_bucket)`: read a warehouse table, drop blank rows,
+ * aggregate to months in the warehouse, and write per-month parts plus a manifest to S3.
+ *
+ * Order of work (cheap checks first, nothing written until the data is flowing):
+ * 1. validate the request and the table name (no SQL runs for a hostile name);
+ * 2. check the destination bucket is allowed and reachable (HeadBucket);
+ * 3. introspect the table and plan the roles and SQL;
+ * 4. stream: run the aggregation ordered by month and write one month at a time through the part
+ *    writer; or unload: let Snowflake write the files (./unload.ts);
+ * 5. commit: the manifest is written last; any failure aborts instead (no manifest, no open upload).
+ */
+import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { config, type Config } from '../config';
+import { classifyError, errorMessage, InvalidInputError, TerminalError, TransientError } from '../errors';
+import { logger, type Logger } from '../logger';
+import { createPartWriter, pseudonymisationKey, type PublishProgress } from '../publish';
+import { s3 } from '../storage/object-store';
+import { warehouse as defaultWarehouse } from '../warehouse';
+import { parseTableName, tableLabel } from '../warehouse/identifiers';
+import type { Warehouse } from '../warehouse/port';
+import { buildAggregateSql, monthPartition, planTransfer, type TransferPlan } from './plan';
+import {
+  newTransferRunId,
+  parseTransferRequest,
+  type ParsedTransferRequest,
+  type TransferRequest,
+} from './request';
+import { columnSpecs, manifestExtras, type RunOutcome } from './outcome';
+import { splitByKey } from './split';
+import { runUnload } from './unload';
+
+export interface TransferResult {
+  /** Key of the manifest (the commit marker) in the destination bucket. */
+  file_name: string;
+  /** Rows written (aggregated rows, over all parts). */
+  row_count: number;
+  /** When the transfer committed, ISO 8601 UTC. */
+  timestamp: string;
+  run_id: string;
+  bucket: string;
+  mode: 'stream' | 'unload';
+  format: string;
+  months: number;
+  parts: number;
+  bytes: number;
+}
+
+export interface TransferDeps {
+  warehouse?: Warehouse;
+  s3?: S3Client;
+  config?: Config;
+  now?: () => Date;
+  log?: Logger;
+  onProgress?: (progress: PublishProgress) => void;
+}
+
+export async function transferData(
+  request: TransferRequest,
+  deps: TransferDeps = {},
+): Promise<TransferResult> {
+  const req = parseTransferRequest(request);
+  const table = parseTableName(req.source_table);
+  const cfg = deps.config ?? config();
+  const now = deps.now ?? (() => new Date());
+  const runId = req.run_id ?? newTransferRunId(now());
+  const runPrefix = [req.prefix, tableLabel(table), runId].filter(Boolean).join('/');
+  const log = (deps.log ?? logger).child({ component: 'transfer', table: tableLabel(table), runId });
+  if (req.pseudonymise?.length && req.mode === 'unload') {
+    throw new InvalidInputError(
+      'pseudonymise is done while streaming: use mode "stream" (unload cannot pseudonymise)',
+    );
+  }
+  const allowed = cfg.transfer.allowedBuckets;
+  if (allowed && !allowed.includes(req.destination_s3_bucket)) {
+    throw new InvalidInputError(
+      `destination bucket ${req.destination_s3_bucket} is not allowed (TRANSFER_ALLOWED_BUCKETS: ${allowed.join(', ')})`,
+    );
+  }
+  const client = deps.s3 ?? s3();
+  await checkDestination(client, req.destination_s3_bucket, cfg);
+
+  const wh = deps.warehouse ?? defaultWarehouse();
+  const plan = planTransfer(table, wh.engine, await wh.describeTable(table), {
+    dateColumn: req.date_column,
+    sumColumns: req.sum_columns,
+    groupColumns: req.group_columns,
+  });
+  log.info('transfer planned', {
+    mode: req.mode,
+    format: req.format,
+    monthKey: plan.monthKey,
+    roles: plan.columns.map((c) => `${c.name}:${c.role}`).join(','),
+  });
+
+  const started = Date.now();
+  const outcome =
+    req.mode === 'unload'
+      ? await runUnload({ plan, req, runId, runPrefix, warehouse: wh, s3: client, config: cfg, log })
+      : await runStream({
+          plan,
+          req,
+          runId,
+          runPrefix,
+          warehouse: wh,
+          s3: client,
+          log,
+          onProgress: deps.onProgress,
+        });
+  const result: TransferResult = {
+    file_name: outcome.manifestKey,
+    row_count: outcome.rowCount,
+    timestamp: now().toISOString(),
+    run_id: runId,
+    bucket: req.destination_s3_bucket,
+    mode: req.mode,
+    format: req.format,
+    months: outcome.months,
+    parts: outcome.parts,
+    bytes: outcome.bytes,
+  };
+  log.info('transfer committed', { ...result, durationMs: Date.now() - started });
+  log.metrics(
+    'ShoppingPatterns/Transfer',
+    { RowsWritten: result.row_count, BytesWritten: result.bytes },
+    { mode: req.mode },
+  );
+  return result;
+}
+
+async function runStream(ctx: {
+  plan: TransferPlan;
+  req: ParsedTransferRequest;
+  runId: string;
+  runPrefix: string;
+  warehouse: Warehouse;
+  s3: S3Client;
+  log: Logger;
+  onProgress?: (progress: PublishProgress) => void;
+}): Promise<RunOutcome> {
+  const { plan, req } = ctx;
+  const sql = buildAggregateSql(plan);
+  const writer = createPartWriter({
+    bucket: req.destination_s3_bucket,
+    runPrefix: ctx.runPrefix,
+    format: req.format,
+    columns: columnSpecs(plan),
+    client: ctx.s3,
+    pseudonymise: req.pseudonymise?.length
+      ? { columns: req.pseudonymise, key: await pseudonymisationKey() }
+      : undefined,
+    onProgress: ctx.onProgress,
+  });
+  try {
+    let months = 0;
+    const rows = ctx.warehouse.stream(sql);
+    for await (const month of splitByKey(rows, (row) => monthPartition(row[plan.monthKey]))) {
+      await writer.writePartition(month.key, month.batches);
+      months++;
+    }
+    const committed = await writer.commit(manifestExtras(plan, req, ctx.runId, sql));
+    return {
+      manifestKey: committed.manifestKey,
+      rowCount: committed.rowCount,
+      months,
+      parts: committed.parts.length,
+      bytes: committed.bytes,
+    };
+  } catch (err) {
+    ctx.log.error('transfer failed, aborting', { error: errorMessage(err) });
+    await writer.abort(err);
+    throw classifyError(err);
+  }
+}
+
+/**
+ * Fail fast, before any warehouse work, when the destination cannot be written: a missing bucket,
+ * no permission, or (local stage) the S3 server not running.
+ */
+async function checkDestination(client: S3Client, bucket: string, cfg: Config): Promise<void> {
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch (err) {
+    const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+    const status = e.$metadata?.httpStatusCode;
+    const refused = e.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(errorMessage(err));
+    if (refused && cfg.s3Endpoint) {
+      throw new TransientError(
+        `cannot reach the S3 endpoint ${cfg.s3Endpoint}: is the local stack running? Start it with \`npm start\`` +
+          ' (or set S3_ENDPOINT)',
+        { cause: err },
+      );
+    }
+    if (e.name === 'NotFound' || e.name === 'NoSuchBucket' || status === 404) {
+      throw new InvalidInputError(`destination bucket ${bucket} does not exist`, { cause: err });
+    }
+    if (e.name === 'Forbidden' || status === 403) {
+      throw new TerminalError(`no permission to write to destination bucket ${bucket}`, { cause: err });
+    }
+    throw classifyError(err);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Split a stream of row batches, ordered by a key, into consecutive groups of batches, one group
+ * per key, without buffering a group: each group is itself an async iterable that must be drained
+ * before the next group is requested. A key that comes back after its group ended means the input
+ * was not ordered, which is an error rather than a silently split partition.
+ */
+import { TerminalError } from '../errors';
+import type { Row } from '../warehouse/port';
+
+export interface KeyGroup {
+  key: string;
+  batches: AsyncIterable<Row[]>;
+}
+
+export async function* splitByKey(
+  source: AsyncIterable<Row[]>,
+  keyOf: (row: Row) => string,
+): AsyncGenerator<KeyGroup> {
+  const iterator = source[Symbol.asyncIterator]();
+  let pending: Row[] = [];
+  let exhausted = false;
+  const seen = new Set<string>();
+
+  /** Fill `pending` with the next non-empty batch; false at the end of the source. */
+  const refill = async (): Promise<boolean> => {
+    while (pending.length === 0) {
+      if (exhausted) return false;
+      const next = await iterator.next();
+      if (next.done) {
+        exhausted = true;
+        return false;
+      }
+      pending = next.value;
+    }
+    return true;
+  };
+
+  try {
+    while (await refill()) {
+      const key = keyOf(pending[0] as Row);
+      if (seen.has(key)) throw new TerminalError(`rows are not ordered by their partition: ${key} came back`);
+      seen.add(key);
+      let drained = false;
+      const group = async function* (): AsyncGenerator<Row[]> {
+        while (await refill()) {
+          let end = 0;
+          while (end < pending.length && keyOf(pending[end] as Row) === key) end++;
+          const chunk = end === pending.length ? pending : pending.slice(0, end);
+          pending = end === pending.length ? [] : pending.slice(end);
+          if (chunk.length > 0) yield chunk;
+          if (pending.length > 0) break; // the next key starts here
+        }
+        drained = true;
+      };
+      yield { key, batches: group() };
+      if (!drained)
+        throw new TerminalError(`the rows of partition ${key} were not consumed before the next one`);
+    }
+  } finally {
+    // stop the source (closes the warehouse cursor) when the consumer stops early or fails
+    if (!exhausted) await iterator.return?.();
+  }
+}
