@@ -251,6 +251,13 @@ describe('buckets', () => {
     },
   );
 
+  it('retains the access-logs bucket (the audit trail) when the stack is removed', () => {
+    expect(base.template.Resources.AccessLogsBucket).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
   it('keeps SSE-S3 on the access-logs bucket (log delivery does not support SSE-KMS targets)', () => {
     expect(props(custom.template, 'AccessLogsBucket').BucketEncryption).toEqual({
       ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
@@ -823,6 +830,7 @@ describe('whole template', () => {
       'IngestDeadLetterQueueUrl',
       'IngestDeadLetterQueueArn',
       'AlarmTopicArn',
+      'TransferRoleArn',
     ]) {
       expect(base.template.Outputs).toHaveProperty(name);
     }
