@@ -1,0 +1,112 @@
+/**
+ * `npm run plan -- --files-per-day N --mb-per-file M [--compression R] [--credit-usd P] [--max-window S]
+ *                  [--format table|json|md]`
+ * `npm run plan -- --table-gb G [--row-bytes B] [--reduction R] [--months N] [--format ...]`
+ * `npm run plan -- --grid [--format md]`
+ *
+ * The capacity and cost model (local/plan, reasoning in docs/SCALE.md) for your numbers: SQS batch size
+ * and window, Lambda concurrency and duration, COPY statements a minute, warehouse size and credits a
+ * day, COPY mode against pipe mode, S3 and SQS request costs; or the transfer of a table (one Lambda,
+ * fanned out per month, or unloaded by Snowflake). No network: pure arithmetic on documented constants.
+ */
+import { parseArgs } from 'node:util';
+import { errorMessage } from '../../shared/errors';
+import { gridPlans, planIngest, planTransfer, renderGrid, renderIngest, renderTransfer, transferGrid, type TableFormat } from '../plan';
+
+export const USAGE = [
+  'usage: npm run plan -- --files-per-day N --mb-per-file M [--compression R] [--credit-usd P] [--max-window S] [--format table|json|md]',
+  '       npm run plan -- --table-gb G [--row-bytes B] [--reduction R] [--months N] [--credit-usd P] [--format table|json|md]',
+  '       npm run plan -- --grid [--credit-usd P] [--format table|json|md]',
+  '',
+  '  --files-per-day   objects landed a day            --mb-per-file  average object size, MB (10^6 bytes), as stored',
+  '  --compression     uncompressed/stored (default 1) --max-window   longest SQS batching window you accept, s (default 300)',
+  '  --credit-usd      price of a Snowflake credit (default 3, Enterprise on demand)',
+  '  --table-gb        transfer: source table size, GB --reduction    aggregated rows / source rows (default 1)',
+  '  --row-bytes       transfer: bytes per row (50)    --months       months in the table (default 24)',
+].join('\n');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function number(values: Record<string, unknown>, name: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const text = String(raw).replace(/_/g, '');
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw new RangeError(`--${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export function runPlan(argv: string[]): CliResult {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        'files-per-day': { type: 'string' },
+        'mb-per-file': { type: 'string' },
+        compression: { type: 'string' },
+        'credit-usd': { type: 'string' },
+        'max-window': { type: 'string' },
+        'table-gb': { type: 'string' },
+        'row-bytes': { type: 'string' },
+        reduction: { type: 'string' },
+        months: { type: 'string' },
+        grid: { type: 'boolean' },
+        format: { type: 'string', default: 'table' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    return { code: 2, stdout: '', stderr: `${errorMessage(err)}\n${USAGE}\n` };
+  }
+  if (values.help) return { code: 0, stdout: USAGE + '\n', stderr: '' };
+  const format = values.format as string;
+  if (!['table', 'json', 'md'].includes(format)) return { code: 2, stdout: '', stderr: `unknown --format ${format}\n${USAGE}\n` };
+  try {
+    const creditUsd = number(values, 'credit-usd');
+    if (values.grid) {
+      const plans = gridPlans(creditUsd);
+      const transfers = transferGrid(undefined, creditUsd);
+      if (format === 'json') return { code: 0, stdout: JSON.stringify({ ingest: plans, transfer: transfers }, null, 2) + '\n', stderr: '' };
+      return { code: 0, stdout: renderGrid(plans, format as TableFormat) + '\n' + renderTransfer(transfers, format as TableFormat), stderr: '' };
+    }
+    const tableGb = number(values, 'table-gb');
+    if (tableGb !== undefined) {
+      const plan = planTransfer({
+        tableGb,
+        ...defined({ rowBytes: number(values, 'row-bytes'), reduction: number(values, 'reduction'), months: number(values, 'months'), creditUsd }),
+      });
+      if (format === 'json') return { code: 0, stdout: JSON.stringify(plan, null, 2) + '\n', stderr: '' };
+      return { code: 0, stdout: renderTransfer([plan], format as TableFormat), stderr: '' };
+    }
+    const files = number(values, 'files-per-day');
+    const mb = number(values, 'mb-per-file');
+    if (files === undefined || mb === undefined) {
+      return { code: 2, stdout: '', stderr: `give --files-per-day and --mb-per-file (or --table-gb, or --grid)\n${USAGE}\n` };
+    }
+    const plan = planIngest({
+      filesPerDay: files,
+      mbPerFile: mb,
+      ...defined({ compressionRatio: number(values, 'compression'), creditUsd, maxWindowS: number(values, 'max-window') }),
+    });
+    if (format === 'json') return { code: 0, stdout: JSON.stringify(plan, null, 2) + '\n', stderr: '' };
+    return { code: 0, stdout: renderIngest(plan, format as TableFormat), stderr: '' };
+  } catch (err) {
+    return { code: 2, stdout: '', stderr: `${errorMessage(err)}\n${USAGE}\n` };
+  }
+}
+
+function defined<T extends Record<string, number | undefined>>(o: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: number };
+}
+
+if (require.main === module) {
+  const result = runPlan(process.argv.slice(2));
+  process.stdout.write(result.stdout);
+  process.stderr.write(result.stderr);
+  process.exitCode = result.code;
+}
