@@ -521,7 +521,6 @@ describe('IAM', () => {
         's3:ListBucket',
         's3:GetBucketLocation',
         's3:PutObject',
-        's3:DeleteObject',
       ],
       kms: ['kms:Decrypt', 'kms:GenerateDataKey'],
     },
@@ -669,7 +668,6 @@ describe('Snowflake storage integration role', () => {
     const { always } = roleStatements(base.template, 'SnowflakeIntegrationRole');
     expect(resourcesFor(always, 's3:GetObject')).toEqual([`arn:aws:s3:::${PREFIX}-landing/*`]);
     expect(resourcesFor(always, 's3:PutObject')).toEqual([`arn:aws:s3:::${PREFIX}-exports/unload/*`]);
-    expect(resourcesFor(always, 's3:DeleteObject')).toEqual([`arn:aws:s3:::${PREFIX}-exports/unload/*`]);
     const exportListing = always.find(
       (s) => list(s.Action).includes('s3:ListBucket') && str(s.Resource).endsWith('-exports'),
     )!;
