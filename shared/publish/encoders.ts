@@ -78,13 +78,18 @@ function jsonLines(columns: ColumnSpec[]): Serialise {
 
 function csvLines(columns: ColumnSpec[]): Serialise {
   const names = columns.map((c) => c.name);
+  const header = stringify([names], { record_delimiter: '\n' });
   const options = {
     columns: names,
-    quoted_empty: true,
+    header: false,
     record_delimiter: '\n' as const,
-    cast: { boolean: (v: boolean) => (v ? 'true' : 'false') },
+    cast: {
+      boolean: (v: boolean) => (v ? 'true' : 'false'),
+      // NULL stays an empty field; an empty string is quoted (""), so readers can tell them apart
+      string: (v: string) => (v === '' ? { value: '', quoted_empty: true } : v),
+    },
   };
-  return (rows, first) => stringify(rows, { ...options, header: first });
+  return (rows, first) => (first ? header : '') + (rows.length > 0 ? stringify(rows, options) : '');
 }
 
 function textEncoder(serialise: Serialise, level = zlib.constants.Z_DEFAULT_COMPRESSION): Encoder {
