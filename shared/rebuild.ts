@@ -38,8 +38,46 @@ export const RUNS_DDL = `create table if not exists ${RUNS_TABLE} (
   published       boolean not null,
   manifest_key    varchar,
   exported_keys   varchar,
-  error           varchar
+  error           varchar,
+  newest_arrival_at timestamp,
+  lag_seconds     bigint
 )`;
+
+/**
+ * Columns added after the table first shipped: a table created by an older version gains them
+ * (both engines accept ADD COLUMN IF NOT EXISTS).
+ * https://docs.snowflake.com/en/sql-reference/sql/alter-table
+ */
+export const RUNS_MIGRATIONS = [
+  `alter table ${RUNS_TABLE} add column if not exists newest_arrival_at timestamp`,
+  `alter table ${RUNS_TABLE} add column if not exists lag_seconds bigint`,
+];
+
+/** The end-to-end lag of one build: newest S3 arrival among the loaded files -> models built. */
+export interface ArrivalLag {
+  /** 'YYYY-MM-DD HH:MM:SS' naive UTC, null when nothing is loaded. */
+  newestArrivalAt: string | null;
+  lagSeconds: number | null;
+}
+
+/**
+ * Arrival is the file's S3 event time (the load time when the event had none), as the freshness
+ * data test reads it. Measured right after the models are built, against the same warehouse.
+ */
+export async function measureArrivalLag(wh: Warehouse, builtAt: Date): Promise<ArrivalLag> {
+  const [row] = await wh.query(
+    `select max(coalesce(event_time, loaded_at)) as newest_arrival_at from raw.file_ledger where status = 'loaded'`,
+  );
+  const value = row ? Object.entries(row).find(([k]) => k.toLowerCase() === 'newest_arrival_at')?.[1] : null;
+  if (value === null || value === undefined) return { newestArrivalAt: null, lagSeconds: null };
+  const text = String(value);
+  const arrivedMs = Date.parse(text.replace(' ', 'T') + (/[zZ]$/.test(text) ? '' : 'Z'));
+  if (Number.isNaN(arrivedMs)) return { newestArrivalAt: null, lagSeconds: null };
+  return {
+    newestArrivalAt: sqlTimestamp(new Date(arrivedMs)),
+    lagSeconds: Math.max(0, Math.round((builtAt.getTime() - arrivedMs) / 1000)),
+  };
+}
 
 /**
  * published: exported; withheld: an `error` data test failed, nothing exported; built: publishing
@@ -108,6 +146,7 @@ export async function rebuild(options: RebuildOptions = {}): Promise<RebuildResu
   let built: BuiltModel[] = [];
   let results: DataTestResult[] = [];
   let snapshot: SnapshotExport | undefined;
+  let lag: ArrivalLag | undefined = undefined; // set once the models are built
   const record = async (status: RunStatus, error?: string) => {
     await recordRun(wh, {
       runId,
@@ -119,6 +158,7 @@ export async function rebuild(options: RebuildOptions = {}): Promise<RebuildResu
       tests: summarise(results),
       snapshot,
       error,
+      lag,
     }).catch((err: unknown) => log.error('could not record the rebuild run', { error: errorMessage(err) }));
   };
 
@@ -129,6 +169,16 @@ export async function rebuild(options: RebuildOptions = {}): Promise<RebuildResu
     if (err instanceof ModelBuildError) built = err.built;
     await record('failed', errorMessage(err));
     throw err;
+  }
+  // Never the reason a rebuild fails: the lag is monitoring, the models are built.
+  lag = await measureArrivalLag(wh, clock()).catch((err: unknown) => {
+    log.warn('arrival-to-build lag not measured', { error: errorMessage(err) });
+    return undefined;
+  });
+  if (lag?.lagSeconds != null) {
+    log.info('arrival-to-build lag', { newest_arrival_at: lag.newestArrivalAt, lag_seconds: lag.lagSeconds });
+    // alarmed in serverless.yml (RebuildArrivalLagAlarm), per stage
+    log.metrics('ShoppingPatterns/Rebuild', { ArrivalToBuildLagSeconds: lag.lagSeconds }, { Stage: config().stage });
   }
 
   let status: RunStatus;
@@ -189,14 +239,17 @@ interface RunRecord {
   tests: TestSummary;
   snapshot: SnapshotExport | undefined;
   error: string | undefined;
+  lag?: ArrivalLag;
 }
 
 export async function recordRun(wh: Warehouse, r: RunRecord): Promise<void> {
   await wh.execute(RUNS_DDL);
+  for (const sql of RUNS_MIGRATIONS) await wh.execute(sql);
   await wh.execute(
     `insert into ${RUNS_TABLE} (run_id, started_at, finished_at, status, snapshot_date, models_built, models,
-       tests_passed, tests_warned, tests_failed, published, manifest_key, exported_keys, error)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       tests_passed, tests_warned, tests_failed, published, manifest_key, exported_keys, error,
+       newest_arrival_at, lag_seconds)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       r.runId,
       sqlTimestamp(r.started),
@@ -212,6 +265,8 @@ export async function recordRun(wh: Warehouse, r: RunRecord): Promise<void> {
       r.snapshot?.manifestKey ?? null,
       JSON.stringify(r.snapshot?.keys ?? []),
       r.error ?? null,
+      r.lag?.newestArrivalAt ?? null,
+      r.lag?.lagSeconds ?? null,
     ],
   );
 }
