@@ -278,11 +278,13 @@ export const BATCH_SIZE_CANDIDATES = [1_000, 500, 200, 100, 50, 20, 10, 5, 2, 1]
  */
 export const AGGREGATE_CREDITS_PER_GB = 1 / (0.2 * 3_600);
 /**
- * ASSUMPTION (measured here, scaled). Aggregated rows a single Lambda streams from Snowflake's JSON
- * result set through gzip into multipart parts, per second at one vCPU. Local runs of the transfer
- * (DuckDB, bench/results/transfer.*) stream well above this; Snowflake's JSON rowsets cost more to decode.
+ * ASSUMPTION (measured here). Aggregated rows a single Lambda streams from the warehouse through the
+ * encoder and gzip into multipart parts, per second per vCPU. Measured locally: the transfer wrote
+ * 199,999 aggregated rows as csv.gz parts to the local S3 server in 3.3 s, about 60,000 rows/s on one
+ * busy core of a shared machine (bench/results/transfer.md, case (b)). Snowflake's JSON result sets
+ * cost more to decode than DuckDB's rows, so this is an upper bound; calibrate from the transfer's logs.
  */
-export const STREAM_ROWS_PER_S_PER_VCPU = 100_000;
+export const STREAM_ROWS_PER_S_PER_VCPU = 60_000;
 /** ASSUMPTION. jsonl.gz bytes per aggregated row of a few columns (gzip of ~100-byte JSON lines). */
 export const OUTPUT_BYTES_PER_ROW_GZ = 25;
 /** PROJECT. Memory of the transfer function (serverless.yml: provider memorySize, 1 GB worker). */

@@ -92,17 +92,17 @@ export function renderGrid(plans: IngestPlan[], format: TableFormat): string {
     'files/day',
     'GB/day',
     'MB/file',
-    'batch / window s',
-    'invocations/day',
-    'Lambda s / max conc.',
-    'COPY/min',
-    'warehouse',
+    'COPY: batch / window s',
+    'COPY: invocations/day',
+    'COPY: Lambda s / max conc.',
+    'COPY statements/min',
+    'COPY: warehouse',
     'credits/day COPY',
     'credits/day pipe',
-    'credits/day pipe (pre-Dec-2025)',
-    'cheaper',
-    'Lambda + SQS + S3 $/day',
-    'total $/day',
+    'credits/day pipe (pre-Dec-2025 pricing)',
+    'cheaper now',
+    'cheaper: Lambda / SQS / S3 $/day',
+    'cheaper: total $/day',
   ];
   const rows = plans.map((p) => {
     const c = p.modes.copy;
@@ -120,7 +120,7 @@ export function renderGrid(plans: IngestPlan[], format: TableFormat): string {
       credits(p.modes.pipe, p.modes.pipe.snowflakeCredits),
       credits(p.modes['pipe-legacy'], p.modes['pipe-legacy'].snowflakeCredits),
       p.cheapest,
-      usd(best.usd.lambda + best.usd.sqs + best.usd.s3),
+      `${usd(best.usd.lambda)} / ${usd(best.usd.sqs)} / ${usd(best.usd.s3)}`,
       usd(best.usd.total),
     ];
   });

@@ -157,25 +157,35 @@ describe('planIngest', () => {
 
 describe('planTransfer', () => {
   it('1 GB of 50-byte rows streams through one 1 GB Lambda', () => {
-    // 20,000,000 rows; 100,000 rows/s per vCPU x 1024/1769 vCPU = 57,885.8 rows/s -> 345.51 s;
-    // aggregation: 1 GB / (0.2 GB/s on an X-Small) = 5 s -> 350.51 s < 0.8 x 900
+    // 20,000,000 rows; 60,000 rows/s per vCPU x 1024/1769 vCPU = 34,731.5 rows/s -> 575.85 s;
+    // aggregation: 1 GB / (0.2 GB/s on an X-Small) = 5 s -> 580.85 s < 0.8 x 900 = 720
     const t = planTransfer({ tableGb: 1 });
     expect(t.sourceRows).toBe(20_000_000);
     expect(t.warehouseSize).toBe('X-Small');
     expect(t.aggregateS).toBeCloseTo(5, 9);
-    expect(t.streamRowsPerS).toBeCloseTo((100_000 * 1024) / 1769, 6);
-    expect(t.options.stream.longestInvocationS).toBeCloseTo(5 + 20_000_000 / ((100_000 * 1024) / 1769), 6);
+    expect(t.streamRowsPerS).toBeCloseTo((60_000 * 1024) / 1769, 6);
+    expect(t.options.stream.longestInvocationS).toBeCloseTo(5 + 20_000_000 / ((60_000 * 1024) / 1769), 6);
     expect(t.recommended).toBe('stream');
+  });
+
+  it('27M rows with no reduction outgrow 80% of 15 minutes at 1 GB; a full vCPU (1,769 MB) fits', () => {
+    // 1.35 GB of 50-byte rows: 27e6 / 34,731.5 = 777.4 s + 6.75 s aggregation > 720;
+    // at 1,769 MB: 27e6 / 60,000 = 450 s + 6.75 s
+    expect(planTransfer({ tableGb: 1.35 }).options.stream.fits).toBe(false);
+    expect(planTransfer({ tableGb: 1.35 }).recommended).toBe('stream-per-month');
+    const full = planTransfer({ tableGb: 1.35, memoryMb: 1769 });
+    expect(full.options.stream.longestInvocationS).toBeCloseTo(450 + 6.75, 6);
+    expect(full.recommended).toBe('stream');
   });
 
   it('1 TB reduced 100x: too long for one Lambda, fits one per month', () => {
     // aggregation of 1,000 GB within 120 s needs >= 41.7 credits/h: 3X-Large (64), 1000 x 5 / 64 = 78.125 s
-    // one Lambda: 78.125 + 2e8 / 57,885.8 = 3,533.2 s (> 720); per month: 78.125/24 + 3,455.1/24 = 147.2 s
+    // one Lambda: 78.125 + 2e8 / 34,731.5 = 5,836.6 s (> 720); per month: (78.125 + 5,758.4) / 24 = 243.2 s
     const t = planTransfer({ tableGb: 1_000, reduction: 0.01 });
     expect(t.warehouseSize).toBe('3X-Large');
     expect(t.aggregateS).toBeCloseTo(78.125, 9);
     expect(t.options.stream.fits).toBe(false);
-    expect(t.options['stream-per-month'].longestInvocationS).toBeCloseTo((78.125 + 2e8 / ((100_000 * 1024) / 1769)) / 24, 6);
+    expect(t.options['stream-per-month'].longestInvocationS).toBeCloseTo((78.125 + 2e8 / ((60_000 * 1024) / 1769)) / 24, 6);
     expect(t.recommended).toBe('stream-per-month');
   });
 

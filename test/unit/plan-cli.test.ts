@@ -30,7 +30,7 @@ describe('npm run plan', () => {
   it('markdown tables for the document', () => {
     const r = runPlan(['--grid', '--format', 'md']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('| files/day | GB/day | MB/file |');
+    expect(r.stdout).toContain('| files/day | GB/day | MB/file | COPY: batch / window s |');
     // 9 ingest scenarios (3 file counts x 3 volumes), then 6 transfer rows (3 sizes x 2 reductions)
     const [ingest, transfer] = r.stdout.split('\n\n');
     expect(ingest!.split('\n').filter((l) => /^\| (1,000|100,000|10,000,000) \| (1|100|10,240) \|/.test(l))).toHaveLength(9);
