@@ -30,7 +30,8 @@ const eventSchema = z
   .strict();
 
 export function parseMigrateEvent(event: unknown): z.infer<typeof eventSchema> {
-  const parsed = eventSchema.safeParse(event ?? {});
+  // `sls invoke local` without -d passes an empty string
+  const parsed = eventSchema.safeParse(event === undefined || event === null || event === '' ? {} : event);
   if (!parsed.success) {
     throw new InvalidInputError(
       `invalid migrate event: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ')}` +

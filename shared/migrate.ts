@@ -17,10 +17,13 @@ import { z } from 'zod';
 import { config as loadedConfig, type Config } from './config';
 import { ConfigError, errorMessage, TerminalError } from './errors';
 import { logger as rootLogger, type Logger } from './logger';
+import { sqlRoot } from './paths';
 import type { Warehouse } from './warehouse/port';
 import { splitStatements, stripComments } from './warehouse/split-statements';
 
-export const SQL_DIR = path.join(__dirname, '..', 'sql');
+/** Snowflake unloads (transfer mode "unload") land under this prefix of the exports bucket. */
+export const UNLOAD_PREFIX = 'unload/';
+
 
 export interface Script {
   file: string;
@@ -59,7 +62,7 @@ export interface MigrationReport {
 }
 
 /** The scripts of an engine, sorted by file name; subdirectories (load templates) are not migrations. */
-export function listScripts(engine: 'duckdb' | 'snowflake', dir = path.join(SQL_DIR, engine)): Script[] {
+export function listScripts(engine: 'duckdb' | 'snowflake', dir = path.join(sqlRoot(), engine)): Script[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isFile() && e.name.endsWith('.sql'))
@@ -132,7 +135,8 @@ export function snowflakeParameters(cfg: Config = loadedConfig(), env: NodeJS.Pr
     PARTNER_ROLE: e.SNOWFLAKE_PARTNER_ROLE ?? `${db}_PARTNER`,
     STORAGE_INTEGRATION: e.SNOWFLAKE_STORAGE_INTEGRATION ?? `${db}_S3`,
     LANDING_URL: `s3://${cfg.buckets.landing}/`,
-    EXPORT_URL: `s3://${cfg.buckets.exports}/`,
+    // the integration role may write only under this prefix (serverless.yml param unloadPrefix)
+    EXPORT_URL: `s3://${cfg.buckets.exports}/${UNLOAD_PREFIX}`,
     LANDING_STAGE: cfg.warehouse.stage,
     EXPORT_STAGE: cfg.warehouse.exportStage,
   };
@@ -213,7 +217,7 @@ export function declaredTables(schemaSql: string): string[] {
 
 async function verifyDuckDb(wh: Warehouse, opts: MigrateOptions, log: Logger): Promise<MigrationReport> {
   const schema = listScripts('duckdb').find((s) => s.file === 'schema.sql');
-  if (!schema) throw new ConfigError(`no schema.sql in ${path.join(SQL_DIR, 'duckdb')}`);
+  if (!schema) throw new ConfigError(`no schema.sql in ${path.join(sqlRoot(), 'duckdb')}`);
   const statements = splitStatements(schema.text);
   const report: MigrationReport = {
     engine: 'duckdb',
