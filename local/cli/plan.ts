@@ -1,6 +1,6 @@
 /**
  * `npm run plan -- --files-per-day N --mb-per-file M [--compression R] [--credit-usd P] [--max-window S]
- *                  [--format table|json|md]`
+ *                  [--batch-size B] [--format table|json|md]`
  * `npm run plan -- --table-gb G [--row-bytes B] [--reduction R] [--months N] [--format ...]`
  * `npm run plan -- --grid [--format md]`
  *
@@ -14,13 +14,15 @@ import { errorMessage } from '../../shared/errors';
 import { gridPlans, planIngest, planTransfer, renderGrid, renderIngest, renderTransfer, transferGrid, type TableFormat } from '../plan';
 
 export const USAGE = [
-  'usage: npm run plan -- --files-per-day N --mb-per-file M [--compression R] [--credit-usd P] [--max-window S] [--format table|json|md]',
+  'usage: npm run plan -- --files-per-day N --mb-per-file M [--compression R] [--credit-usd P] [--max-window S] [--batch-size B]',
+  '                       [--format table|json|md]',
   '       npm run plan -- --table-gb G [--row-bytes B] [--reduction R] [--months N] [--credit-usd P] [--format table|json|md]',
   '       npm run plan -- --grid [--credit-usd P] [--format table|json|md]',
   '',
   '  --files-per-day   objects landed a day            --mb-per-file  average object size, MB (10^6 bytes), as stored',
   '  --compression     uncompressed/stored (default 1) --max-window   longest SQS batching window you accept, s (default 300)',
   '  --credit-usd      price of a Snowflake credit (default 3, Enterprise on demand)',
+  '  --batch-size      evaluate this SQS batch size (e.g. the deployed one) instead of choosing it',
   '  --table-gb        transfer: source table size, GB --reduction    aggregated rows / source rows (default 1)',
   '  --row-bytes       transfer: bytes per row (50)    --months       months in the table (default 24)',
 ].join('\n');
@@ -51,6 +53,7 @@ export function runPlan(argv: string[]): CliResult {
         compression: { type: 'string' },
         'credit-usd': { type: 'string' },
         'max-window': { type: 'string' },
+        'batch-size': { type: 'string' },
         'table-gb': { type: 'string' },
         'row-bytes': { type: 'string' },
         reduction: { type: 'string' },
@@ -91,7 +94,12 @@ export function runPlan(argv: string[]): CliResult {
     const plan = planIngest({
       filesPerDay: files,
       mbPerFile: mb,
-      ...defined({ compressionRatio: number(values, 'compression'), creditUsd, maxWindowS: number(values, 'max-window') }),
+      ...defined({
+        compressionRatio: number(values, 'compression'),
+        creditUsd,
+        maxWindowS: number(values, 'max-window'),
+        batchSize: number(values, 'batch-size'),
+      }),
     });
     if (format === 'json') return { code: 0, stdout: JSON.stringify(plan, null, 2) + '\n', stderr: '' };
     return { code: 0, stdout: renderIngest(plan, format as TableFormat), stderr: '' };

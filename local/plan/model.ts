@@ -30,6 +30,8 @@ export interface IngestInput {
   creditUsd?: number;
   /** Longest batching window you accept (freshness), seconds, 0..300. Default 300. */
   maxWindowS?: number;
+  /** Evaluate this SQS batch size instead of choosing one (e.g. the deployed ingestBatchSize). 0 = choose. */
+  batchSize?: number;
 }
 
 export interface WarehouseLoad {
@@ -179,6 +181,7 @@ function checkInput(input: IngestInput): Required<IngestInput> {
     compressionRatio: 1,
     creditUsd: C.CREDIT_USD_DEFAULT,
     maxWindowS: C.ESM_MAX_BATCHING_WINDOW_S,
+    batchSize: 0,
     ...input,
   };
   const positive = (name: string, v: number) => {
@@ -191,6 +194,9 @@ function checkInput(input: IngestInput): Required<IngestInput> {
   if (!Number.isFinite(full.maxWindowS) || full.maxWindowS < 0 || full.maxWindowS > C.ESM_MAX_BATCHING_WINDOW_S) {
     throw new RangeError(`max window must be 0..${C.ESM_MAX_BATCHING_WINDOW_S} s, got ${full.maxWindowS}`);
   }
+  if (!Number.isInteger(full.batchSize) || full.batchSize < 0 || full.batchSize > C.ESM_MAX_BATCH_SIZE) {
+    throw new RangeError(`batch size must be an integer 1..${C.ESM_MAX_BATCH_SIZE} (0 to choose), got ${full.batchSize}`);
+  }
   return full;
 }
 
@@ -200,10 +206,14 @@ function planMode(mode: IngestMode, input: Required<IngestInput>, fps: number, g
   let best: ModePlan | undefined;
   let last: ModePlan | undefined;
   for (const size of C.WAREHOUSE_SIZES) {
-    const batchSize = C.BATCH_SIZE_CANDIDATES.find((b) => batchCost(mode, b, fileGbU, size).lambdaS <= budget);
+    // a full batch must fit: after an outage the backlog fills every batch to the batch size
+    const candidates = input.batchSize > 0 ? [input.batchSize] : C.BATCH_SIZE_CANDIDATES;
+    const batchSize = candidates.find((b) => batchCost(mode, b, fileGbU, size).lambdaS <= budget);
     const notes: string[] = [];
-    const chosen = batchSize ?? 1;
-    if (batchSize === undefined) notes.push(`one file takes longer than ${budget} s to land on ${size}`);
+    const chosen = batchSize ?? candidates[candidates.length - 1]!;
+    if (batchSize === undefined) {
+      notes.push(input.batchSize > 0 ? `a full batch of ${input.batchSize} takes longer than ${budget} s on ${size}` : `one file takes longer than ${budget} s to land on ${size}`);
+    }
     const window = batchingWindowS(chosen, fps, input.maxWindowS);
     const perInvocation = Math.min(chosen, Math.max(1, fps * window));
     const invocations = input.filesPerDay / perInvocation;

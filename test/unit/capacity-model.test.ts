@@ -148,10 +148,22 @@ describe('planIngest', () => {
     expect(plan.warnings.some((w) => w.includes('multipart'))).toBe(true);
   });
 
+  it('evaluates a given batch size and window: the deployed 10 files / 5 s at 1,000 files a day', () => {
+    // 5 s windows catch 0.058 files: every file is its own invocation -> 1,000 invocations, each
+    // resuming the warehouse: busy 14 x 0.1 + (0.05 + 0.001 x 50.246809) + 0.001 x 0.0037234043 x 3600
+    // = 1.51365106 s, billed 1,000 x 61.51365106 s = 17.08713 h of X-Small
+    const plan = planIngest({ filesPerDay: 1_000, mbPerFile: 1, batchSize: 10, maxWindowS: 5 });
+    expect(plan.modes.copy.batchSize).toBe(10);
+    expect(plan.modes.copy.batchingWindowS).toBe(5);
+    expect(plan.modes.copy.invocationsPerDay).toBe(1_000);
+    expect(plan.modes.copy.snowflakeCredits).toBeCloseTo(61_513.65106 / 3_600, 5);
+  });
+
   it('rejects impossible input with the name of the field', () => {
     expect(() => planIngest({ filesPerDay: -1, mbPerFile: 1 })).toThrow(/files per day/);
     expect(() => planIngest({ filesPerDay: 1, mbPerFile: 0 })).toThrow(/MB per file/);
     expect(() => planIngest({ filesPerDay: 1, mbPerFile: 1, maxWindowS: 301 })).toThrow(/max window/);
+    expect(() => planIngest({ filesPerDay: 1, mbPerFile: 1, batchSize: 2.5 })).toThrow(/batch size/);
   });
 });
 

@@ -22,7 +22,7 @@ describe('npm run plan', () => {
     const r = runPlan(['--files-per-day', '1_000', '--mb-per-file', '1', '--credit-usd', '2', '--format', 'json']);
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout);
-    expect(plan.input).toEqual({ filesPerDay: 1000, mbPerFile: 1, creditUsd: 2, compressionRatio: 1, maxWindowS: 300 });
+    expect(plan.input).toEqual({ filesPerDay: 1000, mbPerFile: 1, creditUsd: 2, compressionRatio: 1, maxWindowS: 300, batchSize: 0 });
     // 4.923743 credits at $2
     expect(plan.modes.copy.usd.snowflake).toBeCloseTo(9.847486, 4);
   });
