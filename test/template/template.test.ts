@@ -8,7 +8,9 @@
  * Two packagings: the defaults, and every optional parameter set (KMS, alarm topic, Snowflake identity,
  * secrets by ARN, other prefixes and buckets, other batching).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import { dependencyGraph, findCycles } from '../../.ci/lib/cfn-graph';
 import { applySuppressions, formatReport, scan } from '../../.ci/lib/guard';
 import {
@@ -764,6 +766,27 @@ describe('functions', () => {
       expect(fs.statSync(zip).size).toBeLessThan(20 * 1024 * 1024);
     },
   );
+
+  it.each(FUNCTIONS)('%s.zip loads on its own, without the repository node_modules (no DuckDB at import)', (fn) => {
+    // Prepare: the zip unpacked where no node_modules can be found, as Lambda would
+    const dir = fs.mkdtempSync(`${os.tmpdir()}/bundle-${fn}-`);
+    try {
+      execFileSync('unzip', ['-q', `${base.outDir}/${fn}.zip`, '-d', dir]);
+      // Act
+      const out = execFileSync(
+        process.execPath,
+        ['-e', `const m = require('./functions/${fn}.js'); process.stdout.write(typeof m.handler);`],
+        {
+          cwd: dir,
+          env: { PATH: process.env.PATH, SNOWFLAKE_DISABLE_PLATFORM_DETECTION: 'true', AWS_EC2_METADATA_DISABLED: 'true' },
+        },
+      ).toString();
+      // Assess
+      expect(out).toBe('function');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('keeps the local stage offline: no secret, no queue URLs, the loopback buckets and DuckDB', async () => {
     // Act
