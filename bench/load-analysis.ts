@@ -133,7 +133,9 @@ export function summariseStep(step: StepInput): StepSummary {
   const lags = loaded.map((f) => f.loadedAt - f.putAt);
   const third = windowMs / 3;
   const lagsPutIn = (from: number, to: number) =>
-    loaded.filter((f) => f.putAt >= startedAt + from && f.putAt < startedAt + to).map((f) => f.loadedAt - f.putAt);
+    loaded
+      .filter((f) => f.putAt >= startedAt + from && f.putAt < startedAt + to)
+      .map((f) => f.loadedAt - f.putAt);
   // a file never loaded waits at least until the end of the drain: count it as infinitely late
   const unloadedLate = files.filter((f) => f.loadedAt === null && f.putAt >= startedAt + 2 * third).length;
   const firstThird = percentile(lagsPutIn(0, third), 95);
@@ -157,7 +159,9 @@ export function summariseStep(step: StepInput): StepSummary {
     put_files_per_s: round(putRate),
     achieved_files_per_s: round(achieved),
     achieved_rows_per_s: Math.round(doneInWindow.reduce((s, f) => s + f.rows, 0) / seconds),
-    drain_files_per_s: Number.isFinite(lastLoaded) ? round(loaded.length / ((lastLoaded - startedAt) / 1000)) : 0,
+    drain_files_per_s: Number.isFinite(lastLoaded)
+      ? round(loaded.length / ((lastLoaded - startedAt) / 1000))
+      : 0,
     files: files.length,
     loaded: loaded.length,
     not_loaded: files.length - loaded.length,
@@ -206,7 +210,11 @@ export function sparkline(values: readonly number[], width = 40): string {
   const points: number[] = [];
   for (let i = 0; i < values.length; i += bucket) points.push(Math.max(...values.slice(i, i + bucket)));
   const max = Math.max(...points);
-  return points.map((v) => (max === 0 ? bars[0] : bars[Math.min(bars.length - 1, Math.floor((v / max) * (bars.length - 1)))])).join('');
+  return points
+    .map((v) =>
+      max === 0 ? bars[0] : bars[Math.min(bars.length - 1, Math.floor((v / max) * (bars.length - 1)))],
+    )
+    .join('');
 }
 
 function round(n: number): number {

@@ -38,7 +38,15 @@ import { InvalidInputError } from '../shared/errors';
 import { setLogSink } from '../shared/logger';
 import { createS3Client } from '../shared/storage/object-store';
 import { warehouse } from '../shared/warehouse';
-import { findKnee, sparkline, summariseStep, type DepthSample, type FileSample, type Knee, type StepSummary } from './load-analysis';
+import {
+  findKnee,
+  sparkline,
+  summariseStep,
+  type DepthSample,
+  type FileSample,
+  type Knee,
+  type StepSummary,
+} from './load-analysis';
 
 const RESULTS = path.join(__dirname, 'results');
 const SAMPLE_MS = 500;
@@ -62,21 +70,30 @@ interface RunResult {
   steps: StepResult[];
   knee: Knee;
   stopped_by_time_budget: boolean;
-  correctness: { files_put: number; ledger_loaded: number; rows_expected: number; rows_loaded: number; ok: boolean };
+  correctness: {
+    files_put: number;
+    ledger_loaded: number;
+    rows_expected: number;
+    rows_loaded: number;
+    ok: boolean;
+  };
   depth_series: { t_s: number; visible: number; in_flight: number }[];
 }
 
 function listOfNumbers(text: string, name: string): number[] {
   const values = text.split(',').map((s) => Number(s.trim()));
   if (values.length === 0 || values.some((v) => !Number.isFinite(v) || v <= 0)) {
-    throw new InvalidInputError(`--${name} must be a comma-separated list of positive numbers, got ${JSON.stringify(text)}`);
+    throw new InvalidInputError(
+      `--${name} must be a comma-separated list of positive numbers, got ${JSON.stringify(text)}`,
+    );
   }
   return values;
 }
 
 function positive(text: string, name: string): number {
   const v = Number(text);
-  if (!Number.isFinite(v) || v <= 0) throw new InvalidInputError(`--${name} must be a positive number, got ${JSON.stringify(text)}`);
+  if (!Number.isFinite(v) || v <= 0)
+    throw new InvalidInputError(`--${name} must be a positive number, got ${JSON.stringify(text)}`);
   return v;
 }
 
@@ -136,14 +153,31 @@ export async function run(argv: string[] = []): Promise<void> {
   const pool = await loadPool(root, Number(values.customers), Number(values.seed));
   const meanBytes = pool.reduce((s, f) => s + f.body.length, 0) / pool.length;
   const meanLines = pool.reduce((s, f) => s + f.lines, 0) / pool.length;
-  say(`pool: ${pool.length} day files, mean ${Math.round(meanBytes / 1024)} KiB and ${Math.round(meanLines)} transactions each`);
+  say(
+    `pool: ${pool.length} day files, mean ${Math.round(meanBytes / 1024)} KiB and ${Math.round(meanLines)} transactions each`,
+  );
 
   const started = new Date();
   const loadBefore = os.loadavg();
   const runs: RunResult[] = [];
   for (const concurrency of concurrencies) {
     if (Date.now() > deadline) break;
-    runs.push(await runStaircase({ root, pool, concurrency, rates, stepMs, batchSize, batchWindowMs, maxInFlight, drainMs, afterKnee, deadline, say }));
+    runs.push(
+      await runStaircase({
+        root,
+        pool,
+        concurrency,
+        rates,
+        stepMs,
+        batchSize,
+        batchWindowMs,
+        maxInFlight,
+        drainMs,
+        afterKnee,
+        deadline,
+        say,
+      }),
+    );
   }
   const loadAfter = os.loadavg();
 
@@ -157,8 +191,19 @@ export async function run(argv: string[] = []): Promise<void> {
       loadavg_1m_after: round(loadAfter[0]!),
       note: 'shared machine: other work ran at the same time; the generator, S3 and SQS servers, poller and DuckDB share one process',
     },
-    params: { rates, step_seconds: stepMs / 1000, batch_size: batchSize, window_ms: batchWindowMs, max_in_flight: maxInFlight, sample_ms: SAMPLE_MS },
-    files: { mean_kib: Math.round(meanBytes / 1024), mean_transactions: Math.round(meanLines), pool_days: pool.length },
+    params: {
+      rates,
+      step_seconds: stepMs / 1000,
+      batch_size: batchSize,
+      window_ms: batchWindowMs,
+      max_in_flight: maxInFlight,
+      sample_ms: SAMPLE_MS,
+    },
+    files: {
+      mean_kib: Math.round(meanBytes / 1024),
+      mean_transactions: Math.round(meanLines),
+      pool_days: pool.length,
+    },
     runs,
   };
   fs.mkdirSync(RESULTS, { recursive: true });
@@ -167,7 +212,10 @@ export async function run(argv: string[] = []): Promise<void> {
   fs.writeFileSync(path.join(RESULTS, 'load.md'), md);
   process.stdout.write(md);
   const bad = runs.filter((r) => !r.correctness.ok);
-  if (bad.length > 0) throw new Error(`loaded data does not match what was put (concurrency ${bad.map((r) => r.concurrency).join(', ')})`);
+  if (bad.length > 0)
+    throw new Error(
+      `loaded data does not match what was put (concurrency ${bad.map((r) => r.concurrency).join(', ')})`,
+    );
 }
 
 async function runStaircase(o: {
@@ -243,7 +291,12 @@ async function runStaircase(o: {
       filesPut += put.length;
       linesPut += put.reduce((s, p) => s + p.lines, 0);
       const drainStart = Date.now();
-      const drained = await waitLoaded(stack, prefix, put.length, Math.min(o.drainMs, o.deadline - Date.now()));
+      const drained = await waitLoaded(
+        stack,
+        prefix,
+        put.length,
+        Math.min(o.drainMs, o.deadline - Date.now()),
+      );
       const drainSeconds = (Date.now() - drainStart) / 1000;
       await sleep(SAMPLE_MS + 50); // let the sampler observe the last commits
 
@@ -254,11 +307,23 @@ async function runStaircase(o: {
       const byKey = new Map(ledger.map((r) => [r.key, r]));
       const files: FileSample[] = put.map((p) => {
         const row = byKey.get(p.key);
-        return { putAt: p.putAt, loadedAt: row ? Number(row.loaded_ms) : null, rows: row ? Number(row.rows_loaded) : 0 };
+        return {
+          putAt: p.putAt,
+          loadedAt: row ? Number(row.loaded_ms) : null,
+          rows: row ? Number(row.rows_loaded) : 0,
+        };
       });
       const observed = put.filter((p) => seen.has(p.key)).map((p) => (seen.get(p.key) as number) - p.putAt);
-      const stepDepth = depth.filter((d) => d.t >= startedAt && d.t <= startedAt + o.stepMs + drainSeconds * 1000);
-      const summary = summariseStep({ targetRate: rate, startedAt, windowMs: o.stepMs, files, depth: stepDepth });
+      const stepDepth = depth.filter(
+        (d) => d.t >= startedAt && d.t <= startedAt + o.stepMs + drainSeconds * 1000,
+      );
+      const summary = summariseStep({
+        targetRate: rate,
+        startedAt,
+        windowMs: o.stepMs,
+        files,
+        depth: stepDepth,
+      });
       const deliveries = stack.consumer.deliveries.slice(deliveriesBefore);
       const step: StepResult = {
         ...summary,
@@ -266,11 +331,16 @@ async function runStaircase(o: {
         deliveries: {
           count: deliveries.length,
           mean_records: round(deliveries.reduce((s, d) => s + d.records, 0) / Math.max(1, deliveries.length)),
-          mean_ms: Math.round(deliveries.reduce((s, d) => s + d.durationMs, 0) / Math.max(1, deliveries.length)),
+          mean_ms: Math.round(
+            deliveries.reduce((s, d) => s + d.durationMs, 0) / Math.max(1, deliveries.length),
+          ),
         },
         drain_seconds: round(drainSeconds),
         drained,
-        depth_sparkline: sparkline(stepDepth.map((d) => d.visible + d.inFlight), 30),
+        depth_sparkline: sparkline(
+          stepDepth.map((d) => d.visible + d.inFlight),
+          30,
+        ),
       };
       steps.push(step);
       o.say(
@@ -286,7 +356,9 @@ async function runStaircase(o: {
       }
     }
     // the rest of the backlog, so the correctness check sees everything that was put
-    await stack.waitForIdle({ timeoutMs: Math.max(5_000, o.deadline + 60_000 - Date.now()), settleMs: 500 }).catch(() => undefined);
+    await stack
+      .waitForIdle({ timeoutMs: Math.max(5_000, o.deadline + 60_000 - Date.now()), settleMs: 500 })
+      .catch(() => undefined);
     const [check] = await warehouse().query<{ files: number; tx: number }>(
       `select (select count(*) from raw.file_ledger where status = 'loaded' and key like 'transactions/d=%/load-c%') as files,
               (select count(*) from raw.transactions where _file_key like 'transactions/d=%/load-c%') as tx`,
@@ -304,7 +376,11 @@ async function runStaircase(o: {
       knee: findKnee(steps),
       stopped_by_time_budget: stoppedByTime,
       correctness,
-      depth_series: depth.map((d) => ({ t_s: round((d.t - runStart) / 1000), visible: d.visible, in_flight: d.inFlight })),
+      depth_series: depth.map((d) => ({
+        t_s: round((d.t - runStart) / 1000),
+        visible: d.visible,
+        in_flight: d.inFlight,
+      })),
     };
   } finally {
     sampling = false;
@@ -339,7 +415,14 @@ async function offer(
     const file = pool[i % pool.length]!;
     const key = `transactions/d=${file.day}/${prefix}${String(i).padStart(5, '0')}.json`;
     const p: Promise<void> = s3
-      .send(new PutObjectCommand({ Bucket: 'landing', Key: key, Body: file.body, ContentType: 'application/json' }))
+      .send(
+        new PutObjectCommand({
+          Bucket: 'landing',
+          Key: key,
+          Body: file.body,
+          ContentType: 'application/json',
+        }),
+      )
       .then(() => {
         done.push({ key, putAt: Date.now(), lines: file.lines });
       })
@@ -406,7 +489,9 @@ function renderMarkdown(r: {
       '|---|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const s of run.steps) {
-      const verdict = s.saturated ? `saturated (${[s.behind && 'behind', s.lag_growing && 'lag growing'].filter(Boolean).join(', ')})` : 'keeps up';
+      const verdict = s.saturated
+        ? `saturated (${[s.behind && 'behind', s.lag_growing && 'lag growing'].filter(Boolean).join(', ')})`
+        : 'keeps up';
       lines.push(
         `| ${s.target_files_per_s} | ${s.put_files_per_s}${s.generator_limited ? ' (generator-limited)' : ''} | ${s.achieved_files_per_s} | ${s.achieved_rows_per_s} | ` +
           `${s.lag_ms.p50} / ${s.lag_ms.p95} / ${s.lag_ms.p99} | ${s.lag_observed_ms.p95} | ${s.lag_p95_first_third_ms} / ${s.lag_p95_last_third_ms} | ` +

@@ -6,12 +6,22 @@ import '../local/env';
 
 const BENCHMARKS: Record<string, { file: string; about: string }> = {
   ingest: { file: './ingest', about: 'event-driven ingest vs one bulk DuckDB read of the same files' },
-  transfer: { file: './transfer', about: 'transfer_data: monthly aggregation streamed to the exports bucket' },
-  load: { file: './load', about: 'steady streams at increasing rates until the knee (throughput, queue depth, lag)' },
+  transfer: {
+    file: './transfer',
+    about: 'transfer_data: monthly aggregation streamed to the exports bucket',
+  },
+  load: {
+    file: './load',
+    about: 'steady streams at increasing rates until the knee (throughput, queue depth, lag)',
+  },
 };
 
 function usage(): string {
-  return ['usage: npm run bench -- <name> [options]', '', ...Object.entries(BENCHMARKS).map(([n, b]) => `  ${n.padEnd(10)} ${b.about}`)].join('\n');
+  return [
+    'usage: npm run bench -- <name> [options]',
+    '',
+    ...Object.entries(BENCHMARKS).map(([n, b]) => `  ${n.padEnd(10)} ${b.about}`),
+  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<void> {

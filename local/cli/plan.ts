@@ -11,7 +11,16 @@
  */
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../shared/errors';
-import { gridPlans, planIngest, planTransfer, renderGrid, renderIngest, renderTransfer, transferGrid, type TableFormat } from '../plan';
+import {
+  gridPlans,
+  planIngest,
+  planTransfer,
+  renderGrid,
+  renderIngest,
+  renderTransfer,
+  transferGrid,
+  type TableFormat,
+} from '../plan';
 
 export const USAGE = [
   'usage: npm run plan -- --files-per-day N --mb-per-file M [--compression R] [--credit-usd P] [--max-window S] [--batch-size B]',
@@ -38,7 +47,8 @@ function number(values: Record<string, unknown>, name: string): number | undefin
   if (raw === undefined) return undefined;
   const text = String(raw).replace(/_/g, '');
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw new RangeError(`--${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new RangeError(`--${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -68,20 +78,36 @@ export function runPlan(argv: string[]): CliResult {
   }
   if (values.help) return { code: 0, stdout: USAGE + '\n', stderr: '' };
   const format = values.format as string;
-  if (!['table', 'json', 'md'].includes(format)) return { code: 2, stdout: '', stderr: `unknown --format ${format}\n${USAGE}\n` };
+  if (!['table', 'json', 'md'].includes(format))
+    return { code: 2, stdout: '', stderr: `unknown --format ${format}\n${USAGE}\n` };
   try {
     const creditUsd = number(values, 'credit-usd');
     if (values.grid) {
       const plans = gridPlans(creditUsd);
       const transfers = transferGrid(undefined, creditUsd);
-      if (format === 'json') return { code: 0, stdout: JSON.stringify({ ingest: plans, transfer: transfers }, null, 2) + '\n', stderr: '' };
-      return { code: 0, stdout: renderGrid(plans, format as TableFormat) + '\n' + renderTransfer(transfers, format as TableFormat), stderr: '' };
+      if (format === 'json')
+        return {
+          code: 0,
+          stdout: JSON.stringify({ ingest: plans, transfer: transfers }, null, 2) + '\n',
+          stderr: '',
+        };
+      return {
+        code: 0,
+        stdout:
+          renderGrid(plans, format as TableFormat) + '\n' + renderTransfer(transfers, format as TableFormat),
+        stderr: '',
+      };
     }
     const tableGb = number(values, 'table-gb');
     if (tableGb !== undefined) {
       const plan = planTransfer({
         tableGb,
-        ...defined({ rowBytes: number(values, 'row-bytes'), reduction: number(values, 'reduction'), months: number(values, 'months'), creditUsd }),
+        ...defined({
+          rowBytes: number(values, 'row-bytes'),
+          reduction: number(values, 'reduction'),
+          months: number(values, 'months'),
+          creditUsd,
+        }),
       });
       if (format === 'json') return { code: 0, stdout: JSON.stringify(plan, null, 2) + '\n', stderr: '' };
       return { code: 0, stdout: renderTransfer([plan], format as TableFormat), stderr: '' };
@@ -89,7 +115,11 @@ export function runPlan(argv: string[]): CliResult {
     const files = number(values, 'files-per-day');
     const mb = number(values, 'mb-per-file');
     if (files === undefined || mb === undefined) {
-      return { code: 2, stdout: '', stderr: `give --files-per-day and --mb-per-file (or --table-gb, or --grid)\n${USAGE}\n` };
+      return {
+        code: 2,
+        stdout: '',
+        stderr: `give --files-per-day and --mb-per-file (or --table-gb, or --grid)\n${USAGE}\n`,
+      };
     }
     const plan = planIngest({
       filesPerDay: files,
@@ -109,7 +139,9 @@ export function runPlan(argv: string[]): CliResult {
 }
 
 function defined<T extends Record<string, number | undefined>>(o: T): { [K in keyof T]?: number } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: number };
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: number;
+  };
 }
 
 if (require.main === module) {

@@ -113,7 +113,8 @@ export const S3_MAX_SINGLE_PUT_BYTES = 5 * 1024 ** 3;
 // Snowflake
 // ----------------------------------------------------------------------------------------------
 
-export type WarehouseSize = 'X-Small' | 'Small' | 'Medium' | 'Large' | 'X-Large' | '2X-Large' | '3X-Large' | '4X-Large';
+export type WarehouseSize =
+  'X-Small' | 'Small' | 'Medium' | 'Large' | 'X-Large' | '2X-Large' | '3X-Large' | '4X-Large';
 
 /**
  * LIMIT/PRICE. Credits per hour of a standard (Gen1) warehouse, billed per second with a 60-second

@@ -97,7 +97,10 @@ export function loadThreads(size: WarehouseSize): number {
  * thread's share of the warehouse's per-GB cost (an X-Small thread-second costs 1 / (3600 x threads) credits).
  */
 export function copyThreadSecondsPerFile(fileGbUncompressed: number): number {
-  return C.COPY_PER_FILE_THREAD_S + fileGbUncompressed * C.COPY_LINES_CREDITS_PER_GB * 3_600 * C.XSMALL_LOAD_THREADS;
+  return (
+    C.COPY_PER_FILE_THREAD_S +
+    fileGbUncompressed * C.COPY_LINES_CREDITS_PER_GB * 3_600 * C.XSMALL_LOAD_THREADS
+  );
 }
 
 /** Wall seconds of a COPY of `files` equal files: waves of one file per thread. */
@@ -146,9 +149,14 @@ export function batchCost(mode: IngestMode, n: number, fileGbU: number, size: Wa
   // pipe: no COPY on the warehouse; one ALTER PIPE ... REFRESH per file (cloud services) and
   // COPY_HISTORY polls while Snowpipe loads. Snowpipe's latency is modelled as an X-Small's COPY of
   // the batch (ASSUMPTION), and the loader waits at most PIPE_WAIT_S before SQS redelivers.
-  const snowpipeWait = Math.min(C.PIPE_WAIT_S, Math.ceil(n / loadThreads('X-Small')) * copyThreadSecondsPerFile(fileGbU));
-  const statements = C.STATEMENTS_PER_BATCH - 1 + n * C.PIPE_STATEMENTS_PER_FILE + C.PIPE_HISTORY_POLLS_PER_BATCH;
-  const onWarehouse = (C.STATEMENTS_PER_BATCH - 1 + C.PIPE_HISTORY_POLLS_PER_BATCH) * C.SNOWFLAKE_STATEMENT_EXEC_S;
+  const snowpipeWait = Math.min(
+    C.PIPE_WAIT_S,
+    Math.ceil(n / loadThreads('X-Small')) * copyThreadSecondsPerFile(fileGbU),
+  );
+  const statements =
+    C.STATEMENTS_PER_BATCH - 1 + n * C.PIPE_STATEMENTS_PER_FILE + C.PIPE_HISTORY_POLLS_PER_BATCH;
+  const onWarehouse =
+    (C.STATEMENTS_PER_BATCH - 1 + C.PIPE_HISTORY_POLLS_PER_BATCH) * C.SNOWFLAKE_STATEMENT_EXEC_S;
   return {
     lambdaS: C.LAMBDA_OVERHEAD_S + heads + statements * C.SNOWFLAKE_STATEMENT_RTT_S + snowpipeWait + parse,
     warehouseS: onWarehouse + parse,
@@ -191,16 +199,29 @@ function checkInput(input: IngestInput): Required<IngestInput> {
   positive('MB per file', full.mbPerFile);
   positive('compression ratio', full.compressionRatio);
   positive('credit price', full.creditUsd);
-  if (!Number.isFinite(full.maxWindowS) || full.maxWindowS < 0 || full.maxWindowS > C.ESM_MAX_BATCHING_WINDOW_S) {
+  if (
+    !Number.isFinite(full.maxWindowS) ||
+    full.maxWindowS < 0 ||
+    full.maxWindowS > C.ESM_MAX_BATCHING_WINDOW_S
+  ) {
     throw new RangeError(`max window must be 0..${C.ESM_MAX_BATCHING_WINDOW_S} s, got ${full.maxWindowS}`);
   }
   if (!Number.isInteger(full.batchSize) || full.batchSize < 0 || full.batchSize > C.ESM_MAX_BATCH_SIZE) {
-    throw new RangeError(`batch size must be an integer 1..${C.ESM_MAX_BATCH_SIZE} (0 to choose), got ${full.batchSize}`);
+    throw new RangeError(
+      `batch size must be an integer 1..${C.ESM_MAX_BATCH_SIZE} (0 to choose), got ${full.batchSize}`,
+    );
   }
   return full;
 }
 
-function planMode(mode: IngestMode, input: Required<IngestInput>, fps: number, gbUPerDay: number, sqsUsd: number, s3Usd: number): ModePlan {
+function planMode(
+  mode: IngestMode,
+  input: Required<IngestInput>,
+  fps: number,
+  gbUPerDay: number,
+  sqsUsd: number,
+  s3Usd: number,
+): ModePlan {
   const fileGbU = (input.mbPerFile * 1e6 * input.compressionRatio) / 1e9;
   const budget = C.INGEST_TIMEOUT_S * C.INGEST_DURATION_BUDGET_FRACTION;
   let best: ModePlan | undefined;
@@ -212,31 +233,46 @@ function planMode(mode: IngestMode, input: Required<IngestInput>, fps: number, g
     const notes: string[] = [];
     const chosen = batchSize ?? candidates[candidates.length - 1]!;
     if (batchSize === undefined) {
-      notes.push(input.batchSize > 0 ? `a full batch of ${input.batchSize} takes longer than ${budget} s on ${size}` : `one file takes longer than ${budget} s to land on ${size}`);
+      notes.push(
+        input.batchSize > 0
+          ? `a full batch of ${input.batchSize} takes longer than ${budget} s on ${size}`
+          : `one file takes longer than ${budget} s to land on ${size}`,
+      );
     }
     const window = batchingWindowS(chosen, fps, input.maxWindowS);
     const perInvocation = Math.min(chosen, Math.max(1, fps * window));
     const invocations = input.filesPerDay / perInvocation;
     const cost = batchCost(mode, perInvocation, fileGbU, size);
     const needed = (invocations / DAY_S) * cost.lambdaS;
-    const maxConcurrency = Math.min(C.ESM_MAX_CONCURRENCY, Math.max(C.ESM_MIN_MAX_CONCURRENCY, Math.ceil(2 * needed)));
+    const maxConcurrency = Math.min(
+      C.ESM_MAX_CONCURRENCY,
+      Math.max(C.ESM_MIN_MAX_CONCURRENCY, Math.ceil(2 * needed)),
+    );
     const utilisation = (invocations * cost.capacityS) / DAY_S;
     const billedS = warehouseBilledSeconds(invocations, cost.warehouseS);
     const warehouseCredits = (billedS / 3_600) * C.WAREHOUSE_CREDITS_PER_HOUR[size];
     let snowpipeCredits = 0;
     if (mode === 'pipe') snowpipeCredits = gbUPerDay * C.SNOWPIPE_CREDITS_PER_GB;
     if (mode === 'pipe-legacy') {
-      const fileWork = input.filesPerDay * copyThreadSecondsPerFile(fileGbU) / (3_600 * C.XSMALL_LOAD_THREADS);
-      snowpipeCredits = (input.filesPerDay / 1_000) * C.SNOWPIPE_LEGACY_CREDITS_PER_1000_FILES + fileWork * C.SNOWPIPE_LEGACY_COMPUTE_MULTIPLIER;
+      const fileWork =
+        (input.filesPerDay * copyThreadSecondsPerFile(fileGbU)) / (3_600 * C.XSMALL_LOAD_THREADS);
+      snowpipeCredits =
+        (input.filesPerDay / 1_000) * C.SNOWPIPE_LEGACY_CREDITS_PER_1000_FILES +
+        fileWork * C.SNOWPIPE_LEGACY_COMPUTE_MULTIPLIER;
     }
     const snowflakeCredits = warehouseCredits + snowpipeCredits;
     const lambdaUsd =
-      invocations * C.LAMBDA_USD_PER_REQUEST + lambdaGbSeconds(C.INGEST_MEMORY_MB, invocations * cost.lambdaS) * C.LAMBDA_USD_PER_GB_SECOND;
+      invocations * C.LAMBDA_USD_PER_REQUEST +
+      lambdaGbSeconds(C.INGEST_MEMORY_MB, invocations * cost.lambdaS) * C.LAMBDA_USD_PER_GB_SECOND;
     const snowflakeUsd = snowflakeCredits * input.creditUsd;
     const feasible =
-      batchSize !== undefined && utilisation <= C.WAREHOUSE_TARGET_UTILISATION && needed <= C.ESM_MAX_CONCURRENCY;
-    if (utilisation > C.WAREHOUSE_TARGET_UTILISATION) notes.push(`${size} would be busy ${Math.round(utilisation * 100)}% of the day`);
-    if (needed > C.ESM_MAX_CONCURRENCY) notes.push(`needs ${Math.ceil(needed)} concurrent invocations, above the mapping's 1,000`);
+      batchSize !== undefined &&
+      utilisation <= C.WAREHOUSE_TARGET_UTILISATION &&
+      needed <= C.ESM_MAX_CONCURRENCY;
+    if (utilisation > C.WAREHOUSE_TARGET_UTILISATION)
+      notes.push(`${size} would be busy ${Math.round(utilisation * 100)}% of the day`);
+    if (needed > C.ESM_MAX_CONCURRENCY)
+      notes.push(`needs ${Math.ceil(needed)} concurrent invocations, above the mapping's 1,000`);
     const plan: ModePlan = {
       mode,
       feasible,
@@ -250,10 +286,22 @@ function planMode(mode: IngestMode, input: Required<IngestInput>, fps: number, g
       copyStatementsPerMinute: (invocations * cost.copies) / 1_440,
       statementsPerMinute: (invocations * cost.statements) / 1_440,
       worstLagS: window + cost.lambdaS,
-      warehouse: { size, busyPerBatchS: cost.warehouseS, utilisation, billedHoursPerDay: billedS / 3_600, credits: warehouseCredits },
+      warehouse: {
+        size,
+        busyPerBatchS: cost.warehouseS,
+        utilisation,
+        billedHoursPerDay: billedS / 3_600,
+        credits: warehouseCredits,
+      },
       snowpipeCredits,
       snowflakeCredits,
-      usd: { lambda: lambdaUsd, sqs: sqsUsd, s3: s3Usd, snowflake: snowflakeUsd, total: lambdaUsd + sqsUsd + s3Usd + snowflakeUsd },
+      usd: {
+        lambda: lambdaUsd,
+        sqs: sqsUsd,
+        s3: s3Usd,
+        snowflake: snowflakeUsd,
+        total: lambdaUsd + sqsUsd + s3Usd + snowflakeUsd,
+      },
       notes,
     };
     last = plan;
@@ -264,7 +312,10 @@ function planMode(mode: IngestMode, input: Required<IngestInput>, fps: number, g
     best ?? {
       ...last!,
       feasible: false,
-      notes: [...last!.notes, 'no single warehouse cluster keeps up: split the load (datasets, multi-cluster warehouse) or grow the files'],
+      notes: [
+        ...last!.notes,
+        'no single warehouse cluster keeps up: split the load (datasets, multi-cluster warehouse) or grow the files',
+      ],
     }
   );
 }
@@ -272,7 +323,10 @@ function planMode(mode: IngestMode, input: Required<IngestInput>, fps: number, g
 /** SQS requests a day: S3's SendMessage per file, receives and batch deletes of 10, idle long polls. */
 export function sqsRequestsPerDay(filesPerDay: number): number {
   const sends = filesPerDay * Math.ceil(C.SQS_RECORD_BYTES / C.SQS_BILLING_CHUNK_BYTES);
-  const receives = Math.max(filesPerDay / C.SQS_MESSAGES_PER_CALL, C.ESM_INITIAL_POLLERS * (DAY_S / C.SQS_LONG_POLL_S));
+  const receives = Math.max(
+    filesPerDay / C.SQS_MESSAGES_PER_CALL,
+    C.ESM_INITIAL_POLLERS * (DAY_S / C.SQS_LONG_POLL_S),
+  );
   const deletes = filesPerDay / C.SQS_MESSAGES_PER_CALL;
   return sends + receives + deletes;
 }
@@ -284,7 +338,8 @@ export function planIngest(raw: IngestInput): IngestPlan {
   const gbU = gbPerDay * input.compressionRatio;
   const sqs = sqsRequestsPerDay(input.filesPerDay);
   // the producer's PUT (multipart above 5 GB: roughly one PUT per 100 MB part), Snowflake's GET and the loader's HEAD
-  const putsPerFile = input.mbPerFile * 1e6 > C.S3_MAX_SINGLE_PUT_BYTES ? Math.ceil(input.mbPerFile / 100) + 2 : 1;
+  const putsPerFile =
+    input.mbPerFile * 1e6 > C.S3_MAX_SINGLE_PUT_BYTES ? Math.ceil(input.mbPerFile / 100) + 2 : 1;
   const s3 = { putRequests: input.filesPerDay * putsPerFile, getRequests: input.filesPerDay * 2 };
   const sqsUsd = sqs * C.SQS_USD_PER_REQUEST;
   const s3Usd = s3.putRequests * C.S3_USD_PER_PUT + s3.getRequests * C.S3_USD_PER_GET;
@@ -295,7 +350,17 @@ export function planIngest(raw: IngestInput): IngestPlan {
   };
   const current: IngestMode[] = ['copy', 'pipe'];
   const cheapest = current.reduce((a, b) => (rank(modes[b]) < rank(modes[a]) ? b : a));
-  return { input, filesPerSecond: fps, gbPerDay, gbUncompressedPerDay: gbU, sqsRequestsPerDay: sqs, s3, modes, cheapest, warnings: warnings(input, fps, modes) };
+  return {
+    input,
+    filesPerSecond: fps,
+    gbPerDay,
+    gbUncompressedPerDay: gbU,
+    sqsRequestsPerDay: sqs,
+    s3,
+    modes,
+    cheapest,
+    warnings: warnings(input, fps, modes),
+  };
 }
 
 /** Feasible plans first, then by dollars a day. */
@@ -311,10 +376,16 @@ function warnings(input: Required<IngestInput>, fps: number, modes: Record<Inges
       `files of ${fmt(mb)} MB are far below Snowflake's ${C.RECOMMENDED_FILE_MB.min}-${C.RECOMMENDED_FILE_MB.max} MB: per-file costs (S3 PUT, HEAD, COPY overhead) dominate; combine files upstream if you can`,
     );
   }
-  if (mb * 1e6 > C.S3_MAX_SINGLE_PUT_BYTES) w.push(`files of ${fmt(mb)} MB need multipart uploads (one PUT carries at most 5 GB)`);
-  if (mb / 1_000 >= C.NOT_RECOMMENDED_FILE_GB) w.push(`files of ${fmt(mb / 1000)} GB: Snowflake does not recommend loading files of 100 GB or more; split them`);
+  if (mb * 1e6 > C.S3_MAX_SINGLE_PUT_BYTES)
+    w.push(`files of ${fmt(mb)} MB need multipart uploads (one PUT carries at most 5 GB)`);
+  if (mb / 1_000 >= C.NOT_RECOMMENDED_FILE_GB)
+    w.push(
+      `files of ${fmt(mb / 1000)} GB: Snowflake does not recommend loading files of 100 GB or more; split them`,
+    );
   if (fps > C.S3_PUT_PER_S_PER_PREFIX) {
-    w.push(`${fmt(fps)} PUT/s exceeds ${C.S3_PUT_PER_S_PER_PREFIX}/s per partitioned prefix: spread keys over several prefixes (one d=YYYY-MM-DD prefix a day is not enough)`);
+    w.push(
+      `${fmt(fps)} PUT/s exceeds ${C.S3_PUT_PER_S_PER_PREFIX}/s per partitioned prefix: spread keys over several prefixes (one d=YYYY-MM-DD prefix a day is not enough)`,
+    );
   }
   const copy = modes.copy;
   if (copy.lambdaMaxConcurrency > C.WAREHOUSE_MAX_CONCURRENCY_LEVEL) {
@@ -325,7 +396,9 @@ function warnings(input: Required<IngestInput>, fps: number, modes: Record<Inges
   if (!copy.feasible) w.push(...copy.notes.map((n) => `copy mode: ${n}`));
   const pipe = modes.pipe;
   if (pipe.statementsPerMinute > 600) {
-    w.push(`pipe mode issues one ALTER PIPE ... REFRESH per file: ${fmt(pipe.statementsPerMinute)} statements a minute`);
+    w.push(
+      `pipe mode issues one ALTER PIPE ... REFRESH per file: ${fmt(pipe.statementsPerMinute)} statements a minute`,
+    );
   }
   return w;
 }
@@ -406,8 +479,10 @@ export function planTransfer(raw: TransferInput): TransferPlan {
   for (const [k, v] of Object.entries(input)) {
     if (!Number.isFinite(v) || v <= 0) throw new RangeError(`${k} must be a positive number, got ${v}`);
   }
-  if (input.reduction > 1) throw new RangeError(`reduction is aggregated rows / source rows, at most 1, got ${input.reduction}`);
-  if (input.memoryMb > C.LAMBDA_MAX_MEMORY_MB) throw new RangeError(`a Lambda has at most ${C.LAMBDA_MAX_MEMORY_MB} MB`);
+  if (input.reduction > 1)
+    throw new RangeError(`reduction is aggregated rows / source rows, at most 1, got ${input.reduction}`);
+  if (input.memoryMb > C.LAMBDA_MAX_MEMORY_MB)
+    throw new RangeError(`a Lambda has at most ${C.LAMBDA_MAX_MEMORY_MB} MB`);
   const budget = C.LAMBDA_MAX_TIMEOUT_S * C.TRANSFER_DURATION_BUDGET_FRACTION;
   const sourceRows = (input.tableGb * 1e9) / input.rowBytes;
   const outputRows = sourceRows * input.reduction;
@@ -418,7 +493,9 @@ export function planTransfer(raw: TransferInput): TransferPlan {
   const streamS = outputRows / rate;
   const gbs = (s: number) => lambdaGbSeconds(input.memoryMb, s);
   const usd = (lambdaS: number, invocations: number, credits: number) =>
-    gbs(lambdaS) * C.LAMBDA_USD_PER_GB_SECOND + invocations * C.LAMBDA_USD_PER_REQUEST + credits * input.creditUsd;
+    gbs(lambdaS) * C.LAMBDA_USD_PER_GB_SECOND +
+    invocations * C.LAMBDA_USD_PER_REQUEST +
+    credits * input.creditUsd;
 
   const single = agg + streamS;
   // per month: each invocation aggregates its month (partition pruning on a date-ordered table
@@ -457,7 +534,11 @@ export function planTransfer(raw: TransferInput): TransferPlan {
       usd: usd(unloadS, 1, billedCredits(unloadS, size)),
     },
   };
-  const recommended: TransferStrategy = options.stream.fits ? 'stream' : options['stream-per-month'].fits ? 'stream-per-month' : 'unload';
+  const recommended: TransferStrategy = options.stream.fits
+    ? 'stream'
+    : options['stream-per-month'].fits
+      ? 'stream-per-month'
+      : 'unload';
   return {
     input,
     sourceRows,

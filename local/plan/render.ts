@@ -3,7 +3,14 @@
  * `npm run plan` and the document print the same functions' output.
  */
 import { CREDIT_USD_DEFAULT, LISTED_ON } from './constants';
-import { planIngest, planTransfer, type IngestMode, type IngestPlan, type ModePlan, type TransferPlan } from './model';
+import {
+  planIngest,
+  planTransfer,
+  type IngestMode,
+  type IngestPlan,
+  type ModePlan,
+  type TransferPlan,
+} from './model';
 
 export type TableFormat = 'table' | 'md';
 
@@ -18,7 +25,11 @@ export function renderTable(header: string[], rows: string[][], format: TableFor
     return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -63,16 +74,25 @@ export function renderIngest(plan: IngestPlan, format: TableFormat): string {
     row('files per invocation', (p) => num(p.filesPerInvocation)),
     row('Lambda invocations per day', (p) => num(p.invocationsPerDay)),
     row('Lambda duration (s)', (p) => num(p.lambdaDurationS)),
-    row('Lambda concurrency needed / MaximumConcurrency', (p) => `${num(p.lambdaConcurrencyNeeded)} / ${p.lambdaMaxConcurrency}`),
+    row(
+      'Lambda concurrency needed / MaximumConcurrency',
+      (p) => `${num(p.lambdaConcurrencyNeeded)} / ${p.lambdaMaxConcurrency}`,
+    ),
     row('COPY statements per minute', (p) => num(p.copyStatementsPerMinute)),
     row('all Snowflake statements per minute', (p) => num(p.statementsPerMinute)),
     row('worst lag PutObject -> visible (s)', (p) => num(p.worstLagS)),
-    row('warehouse capacity used / billed hours a day', (p) => `${num(p.warehouse.utilisation * 100)}% / ${num(p.warehouse.billedHoursPerDay)}`),
+    row(
+      'warehouse capacity used / billed hours a day',
+      (p) => `${num(p.warehouse.utilisation * 100)}% / ${num(p.warehouse.billedHoursPerDay)}`,
+    ),
     row('warehouse credits per day', (p) => credits(p, p.warehouse.credits)),
     row('Snowpipe credits per day', (p) => credits(p, p.snowpipeCredits)),
     row('Snowflake credits per day', (p) => credits(p, p.snowflakeCredits)),
     row('USD per day: Snowflake', (p) => usd(p.usd.snowflake)),
-    row('USD per day: Lambda / SQS / S3', (p) => `${usd(p.usd.lambda)} / ${usd(p.usd.sqs)} / ${usd(p.usd.s3)}`),
+    row(
+      'USD per day: Lambda / SQS / S3',
+      (p) => `${usd(p.usd.lambda)} / ${usd(p.usd.sqs)} / ${usd(p.usd.s3)}`,
+    ),
     row('USD per day, total', (p) => usd(p.usd.total)),
     row('USD per 30 days, total', (p) => usd(p.usd.total * 30)),
   ];
@@ -82,7 +102,13 @@ export function renderIngest(plan: IngestPlan, format: TableFormat): string {
     ...MODES.flatMap((m) => plan.modes[m.mode].notes.map((n) => `${m.label}: ${n}`)),
   ];
   const bullet = (l: string) => (format === 'md' ? `- ${l}` : l);
-  const out = [...head.map(bullet), '', renderTable(['', ...MODES.map((m) => m.label)], rows, format), '', ...notes.map(bullet)];
+  const out = [
+    ...head.map(bullet),
+    '',
+    renderTable(['', ...MODES.map((m) => m.label)], rows, format),
+    '',
+    ...notes.map(bullet),
+  ];
   return out.join('\n') + '\n';
 }
 
@@ -129,7 +155,9 @@ export function renderGrid(plans: IngestPlan[], format: TableFormat): string {
 
 export function gridPlans(creditUsd = CREDIT_USD_DEFAULT): IngestPlan[] {
   return GRID_FILES_PER_DAY.flatMap((files) =>
-    GRID_GB_PER_DAY.map((gb) => planIngest({ filesPerDay: files, mbPerFile: (gb * 1_000) / files, creditUsd })),
+    GRID_GB_PER_DAY.map((gb) =>
+      planIngest({ filesPerDay: files, mbPerFile: (gb * 1_000) / files, creditUsd }),
+    ),
   );
 }
 
@@ -171,5 +199,7 @@ export function renderTransfer(plans: TransferPlan[], format: TableFormat): stri
 }
 
 export function transferGrid(reductions = [1, 0.01], creditUsd = CREDIT_USD_DEFAULT): TransferPlan[] {
-  return reductions.flatMap((reduction) => GRID_TABLE_GB.map((tableGb) => planTransfer({ tableGb, reduction, creditUsd })));
+  return reductions.flatMap((reduction) =>
+    GRID_TABLE_GB.map((tableGb) => planTransfer({ tableGb, reduction, creditUsd })),
+  );
 }

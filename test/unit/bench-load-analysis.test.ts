@@ -2,12 +2,24 @@
  * The load benchmark's arithmetic (bench/load-analysis.ts) on synthetic steps whose answers are
  * worked out by hand in each test.
  */
-import { findKnee, percentile, slope, sparkline, summariseStep, type FileSample, type StepSummary } from '../../bench/load-analysis';
+import {
+  findKnee,
+  percentile,
+  slope,
+  sparkline,
+  summariseStep,
+  type FileSample,
+  type StepSummary,
+} from '../../bench/load-analysis';
 
 const T0 = 1_000_000;
 
 /** `rate` files/s for `seconds`, each loaded `lag(i)` ms after its PutObject, 100 rows each. */
-function steadyFiles(rate: number, seconds: number, lag: (i: number, putAt: number) => number | null): FileSample[] {
+function steadyFiles(
+  rate: number,
+  seconds: number,
+  lag: (i: number, putAt: number) => number | null,
+): FileSample[] {
   return Array.from({ length: rate * seconds }, (_, i) => {
     const putAt = T0 + (i * 1000) / rate;
     const l = lag(i, putAt);
@@ -34,7 +46,13 @@ describe('slope', () => {
     const line = [0, 1, 2, 3].map((x) => ({ x, y: 3 * x + 1 }));
     // Act / Assess
     expect(slope(line)).toBeCloseTo(3, 12);
-    expect(slope([{ x: 0, y: 0 }, { x: 1, y: 2 }, { x: 2, y: 1 }])).toBeCloseTo(0.5, 12);
+    expect(
+      slope([
+        { x: 0, y: 0 },
+        { x: 1, y: 2 },
+        { x: 2, y: 1 },
+      ]),
+    ).toBeCloseTo(0.5, 12);
     expect(slope([{ x: 1, y: 5 }])).toBe(0);
   });
 });
@@ -69,7 +87,11 @@ describe('summariseStep', () => {
     // 99..298 -> 200 in 20 s -> 10/s (puts there: files 200..599 -> 400 -> 20/s) -> behind.
     // Lag of file i = 100(i+1) - 50 i = 50 i + 100 ms. First third (files 0..199): p95 = file 189
     // (nearest rank ceil(0.95*200) = 190th) -> 9550 ms. Last third: files 400..599, p95 = file 589 -> 29550 ms.
-    const files: FileSample[] = Array.from({ length: 600 }, (_, i) => ({ putAt: T0 + i * 50, loadedAt: T0 + 100 * (i + 1), rows: 10 }));
+    const files: FileSample[] = Array.from({ length: 600 }, (_, i) => ({
+      putAt: T0 + i * 50,
+      loadedAt: T0 + 100 * (i + 1),
+      rows: 10,
+    }));
     // backlog = put - done = 20t - 10t = 10 t messages; sampled every second
     const depth = Array.from({ length: 31 }, (_, t) => ({ t: T0 + t * 1000, visible: 10 * t, inFlight: 0 }));
     // Act
@@ -121,13 +143,20 @@ describe('summariseStep', () => {
   });
 
   it('rejects an empty window', () => {
-    expect(() => summariseStep({ targetRate: 1, startedAt: T0, windowMs: 0, files: [], depth: [] })).toThrow(RangeError);
+    expect(() => summariseStep({ targetRate: 1, startedAt: T0, windowMs: 0, files: [], depth: [] })).toThrow(
+      RangeError,
+    );
   });
 });
 
 describe('findKnee', () => {
   const step = (target: number, achieved: number, saturated: boolean): StepSummary =>
-    ({ target_files_per_s: target, achieved_files_per_s: achieved, achieved_rows_per_s: Math.round(achieved * 100), saturated }) as StepSummary;
+    ({
+      target_files_per_s: target,
+      achieved_files_per_s: achieved,
+      achieved_rows_per_s: Math.round(achieved * 100),
+      saturated,
+    }) as StepSummary;
 
   it('is the first saturated step; the sustained rate is the step before it', () => {
     // Prepare
@@ -135,15 +164,30 @@ describe('findKnee', () => {
     // Act
     const k = findKnee(steps);
     // Assess
-    expect(k).toEqual({ index: 2, knee_files_per_s: 15, max_sustained_files_per_s: 9.9, max_sustained_rows_per_s: 990, peak_files_per_s: 12 });
+    expect(k).toEqual({
+      index: 2,
+      knee_files_per_s: 15,
+      max_sustained_files_per_s: 9.9,
+      max_sustained_rows_per_s: 990,
+      peak_files_per_s: 12,
+    });
   });
 
   it('no knee: the last step is the largest sustained', () => {
-    expect(findKnee([step(5, 5, false), step(10, 10, false)])).toMatchObject({ index: null, knee_files_per_s: null, max_sustained_files_per_s: 10 });
+    expect(findKnee([step(5, 5, false), step(10, 10, false)])).toMatchObject({
+      index: null,
+      knee_files_per_s: null,
+      max_sustained_files_per_s: 10,
+    });
   });
 
   it('saturated from the first step: nothing sustained', () => {
-    expect(findKnee([step(50, 20, true)])).toMatchObject({ index: 0, knee_files_per_s: 50, max_sustained_files_per_s: 0, peak_files_per_s: 20 });
+    expect(findKnee([step(50, 20, true)])).toMatchObject({
+      index: 0,
+      knee_files_per_s: 50,
+      max_sustained_files_per_s: 0,
+      peak_files_per_s: 20,
+    });
   });
 });
 

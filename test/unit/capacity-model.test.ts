@@ -136,7 +136,11 @@ describe('planIngest', () => {
 
   it('a heavier day never gets a smaller warehouse', () => {
     const order = C.WAREHOUSE_SIZES;
-    const sizes = [1, 10, 100, 1_000, 10_000].map((gb) => order.indexOf(planIngest({ filesPerDay: 100_000, mbPerFile: (gb * 1000) / 100_000 }).modes.copy.warehouse.size));
+    const sizes = [1, 10, 100, 1_000, 10_000].map((gb) =>
+      order.indexOf(
+        planIngest({ filesPerDay: 100_000, mbPerFile: (gb * 1000) / 100_000 }).modes.copy.warehouse.size,
+      ),
+    );
     for (let i = 1; i < sizes.length; i++) expect(sizes[i]!).toBeGreaterThanOrEqual(sizes[i - 1]!);
   });
 
@@ -197,7 +201,10 @@ describe('planTransfer', () => {
     expect(t.warehouseSize).toBe('3X-Large');
     expect(t.aggregateS).toBeCloseTo(78.125, 9);
     expect(t.options.stream.fits).toBe(false);
-    expect(t.options['stream-per-month'].longestInvocationS).toBeCloseTo((78.125 + 2e8 / ((60_000 * 1024) / 1769)) / 24, 6);
+    expect(t.options['stream-per-month'].longestInvocationS).toBeCloseTo(
+      (78.125 + 2e8 / ((60_000 * 1024) / 1769)) / 24,
+      6,
+    );
     expect(t.recommended).toBe('stream-per-month');
   });
 

@@ -19,10 +19,26 @@ describe('npm run plan', () => {
   });
 
   it('json carries the same plan, with the inputs it was given', () => {
-    const r = runPlan(['--files-per-day', '1_000', '--mb-per-file', '1', '--credit-usd', '2', '--format', 'json']);
+    const r = runPlan([
+      '--files-per-day',
+      '1_000',
+      '--mb-per-file',
+      '1',
+      '--credit-usd',
+      '2',
+      '--format',
+      'json',
+    ]);
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout);
-    expect(plan.input).toEqual({ filesPerDay: 1000, mbPerFile: 1, creditUsd: 2, compressionRatio: 1, maxWindowS: 300, batchSize: 0 });
+    expect(plan.input).toEqual({
+      filesPerDay: 1000,
+      mbPerFile: 1,
+      creditUsd: 2,
+      compressionRatio: 1,
+      maxWindowS: 300,
+      batchSize: 0,
+    });
     // 4.923743 credits at $2
     expect(plan.modes.copy.usd.snowflake).toBeCloseTo(9.847486, 4);
   });
@@ -33,7 +49,9 @@ describe('npm run plan', () => {
     expect(r.stdout).toContain('| files/day | GB/day | MB/file | COPY: batch / window s |');
     // 9 ingest scenarios (3 file counts x 3 volumes), then 6 transfer rows (3 sizes x 2 reductions)
     const [ingest, transfer] = r.stdout.split('\n\n');
-    expect(ingest!.split('\n').filter((l) => /^\| (1,000|100,000|10,000,000) \| (1|100|10,240) \|/.test(l))).toHaveLength(9);
+    expect(
+      ingest!.split('\n').filter((l) => /^\| (1,000|100,000|10,000,000) \| (1|100|10,240) \|/.test(l)),
+    ).toHaveLength(9);
     expect(transfer!.split('\n').filter((l) => /^\| (1|100|1,000) \| [\d,]+ \|/.test(l))).toHaveLength(6);
   });
 
@@ -45,17 +63,32 @@ describe('npm run plan', () => {
 
   it('says what is wrong with the arguments, exit code 2', () => {
     expect(runPlan(['--files-per-day', '1000']).stderr).toContain('give --files-per-day and --mb-per-file');
-    expect(runPlan(['--files-per-day', 'many', '--mb-per-file', '1']).stderr).toContain('--files-per-day must be a non-negative number, got "many"');
-    expect(runPlan(['--files-per-day', '1', '--mb-per-file', '1', '--format', 'xml']).stderr).toContain('unknown --format xml');
+    expect(runPlan(['--files-per-day', 'many', '--mb-per-file', '1']).stderr).toContain(
+      '--files-per-day must be a non-negative number, got "many"',
+    );
+    expect(runPlan(['--files-per-day', '1', '--mb-per-file', '1', '--format', 'xml']).stderr).toContain(
+      'unknown --format xml',
+    );
     expect(runPlan(['--bogus']).code).toBe(2);
-    expect(runPlan(['--files-per-day', '0', '--mb-per-file', '1']).stderr).toContain('files per day must be a positive number');
+    expect(runPlan(['--files-per-day', '0', '--mb-per-file', '1']).stderr).toContain(
+      'files per day must be a positive number',
+    );
     expect(runPlan(['--help']).code).toBe(0);
   });
 });
 
 describe('table rendering', () => {
   it('aligns text columns and writes Markdown', () => {
-    expect(renderTable(['a', 'bb'], [['x', '1'], ['yy', '22']], 'table')).toBe('a   bb\n--  --\nx    1\nyy  22');
+    expect(
+      renderTable(
+        ['a', 'bb'],
+        [
+          ['x', '1'],
+          ['yy', '22'],
+        ],
+        'table',
+      ),
+    ).toBe('a   bb\n--  --\nx    1\nyy  22');
     expect(renderTable(['a', 'b'], [['1', '2']], 'md')).toBe('| a | b |\n| --- | --- |\n| 1 | 2 |');
   });
 
