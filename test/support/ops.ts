@@ -18,6 +18,8 @@ export interface FileOracle {
   itemsPerMonth: Map<string, number>;
   /** category (or '(unknown product)') -> basket items */
   itemsPerCategory: Map<string, number>;
+  /** product_id -> category, from products.csv */
+  categoryOf: Map<string, string>;
 }
 
 export function oracleFromFiles(root: string): FileOracle {
@@ -37,6 +39,7 @@ export function oracleFromFiles(root: string): FileOracle {
     items: 0,
     itemsPerMonth: new Map(),
     itemsPerCategory: new Map(),
+    categoryOf: products,
   };
   for (const file of listFiles(root).filter((f) => f.startsWith('transactions/'))) {
     const lines = fs.readFileSync(path.join(root, file), 'utf8').split('\n').filter(Boolean);

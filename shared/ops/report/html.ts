@@ -233,7 +233,7 @@ export function renderReport(d: ReportData): string {
 <div><h2>Purchases per category</h2>${categoryChart}<details open><summary>numbers</summary>${categoryTable}</details></div>
 </section>
 
-<section><h2>Loads per day</h2><p class="sub">by load day (UTC); the last ${e(d.days.length)} days with activity</p>${days}</section>
+<section><h2>Loads per day</h2><p class="sub">by load day (UTC); the last ${e(d.days.length)} day${d.days.length === 1 ? '' : 's'} with activity</p>${days}</section>
 
 <section><h2>Open failures</h2>${failures}</section>
 
@@ -279,7 +279,7 @@ details{margin-top:6px}summary{cursor:pointer;color:var(--muted)}
 svg.chart{max-width:100%;height:auto;display:block}
 svg .bar{fill:var(--bar)}svg .bar:hover{fill:#1b4f8f}
 svg .grid{stroke:#e6e9ec;stroke-width:1}
-svg text{font:11px system-ui,sans-serif;fill:#57606a}
+svg text{font:12px system-ui,sans-serif;fill:#57606a}
 svg .value{fill:#1f2328;font-weight:600}
 svg .empty{font-size:14px;font-style:italic}
 footer{color:var(--muted);font-size:12px;margin-top:28px;padding-bottom:24px;border-top:1px solid var(--line);padding-top:8px}

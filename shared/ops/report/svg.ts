@@ -35,10 +35,11 @@ const r1 = (n: number) => Math.round(n * 10) / 10;
 
 /** Vertical columns (time series: purchases per month). Labels thin out when there are many. */
 export function columnChart(o: ChartOptions): string {
-  const width = o.width ?? 760;
-  const height = o.height ?? 280;
+  // sized for the report's half-width column, so the text is drawn at about its nominal size
+  const width = o.width ?? 560;
+  const height = o.height ?? 260;
   const format = o.format ?? fmt;
-  const m = { top: 16, right: 12, bottom: 48, left: 64 };
+  const m = { top: 16, right: 12, bottom: 52, left: 56 };
   const plotW = width - m.left - m.right;
   const plotH = height - m.top - m.bottom;
   const { top, step } = niceScale(Math.max(0, ...o.bars.map((b) => b.value)));
@@ -73,10 +74,10 @@ export function columnChart(o: ChartOptions): string {
 
 /** Horizontal bars (categories), labels on the left, values at the bar ends. */
 export function barChart(o: ChartOptions): string {
-  const width = o.width ?? 760;
+  const width = o.width ?? 560;
   const format = o.format ?? fmt;
   const rowH = 28;
-  const m = { top: 8, right: 96, bottom: 8, left: 150 };
+  const m = { top: 8, right: 72, bottom: 8, left: 130 };
   const height = o.height ?? m.top + m.bottom + Math.max(1, o.bars.length) * rowH;
   const plotW = width - m.left - m.right;
   const max = Math.max(0, ...o.bars.map((b) => b.value));
