@@ -65,9 +65,14 @@ export class DuckDbLoader implements DatasetLoader {
    * records back to SQS.
    */
   private async writeWithRetry(files: { unit: FileUnit; parsed: ParsedFile }[]): Promise<LoadOutcome[]> {
+    if (files.length === 0) return [];
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.wh.transaction((tx) => this.writeAll(tx as DuckDbWarehouse, files));
+        // Writers in this process queue for the dataset instead of colliding (DuckDB would answer the
+        // second with a conflict rather than wait); the lock row still guards other processes.
+        return await inProcessQueue(`${this.wh.file}\u0000${files[0]!.unit.dataset}`, () =>
+          this.wh.transaction((tx) => this.writeAll(tx as DuckDbWarehouse, files)),
+        );
       } catch (err) {
         const error = classifyError(err);
         if (!error.retryable || attempt >= WRITE_ATTEMPTS) throw error;
@@ -108,6 +113,20 @@ export class DuckDbLoader implements DatasetLoader {
 }
 
 const WRITE_ATTEMPTS = 5;
+
+const queues = new Map<string, Promise<unknown>>();
+
+/** Run `fn` after every earlier call with the same key has settled. */
+function inProcessQueue<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const previous = queues.get(key) ?? Promise.resolve();
+  const run = previous.then(fn, fn);
+  const tail = run.catch(() => undefined);
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return run;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
