@@ -102,7 +102,8 @@ export async function runUnload(ctx: {
     maxFileSize: req.max_file_size ?? DEFAULT_MAX_FILE_SIZE,
   });
   const output = await ctx.warehouse.query(sql);
-  const parts = partsFromUnload(output, keyPrefix).sort((a, b) => a.key.localeCompare(b.key));
+  // by key in code-point order, which puts month=__null__ after the months, as the stream mode does
+  const parts = partsFromUnload(output, keyPrefix).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const manifest = buildManifest({
     bucket: location.bucket,
     runPrefix: `${location.path}${ctx.runPrefix}`,

@@ -1,0 +1,250 @@
+/**
+ * The transfer's Snowflake path through the real snowflake-sdk and SnowflakeWarehouse against the
+ * loopback fake of Snowflake's REST API (which runs no SQL: it answers from scripts), with the
+ * local S3 server as the destination:
+ * - stream mode: the statement sent is the portable aggregation with upper-cased quoted names, and
+ *   a chunked result (several chunk downloads) arrives in the files unchanged, month by month;
+ * - unload mode: DESC STAGE, then COPY INTO the export stage with PARTITION BY and DETAILED_OUTPUT,
+ *   and the manifest built from the unload's output rows.
+ */
+import zlib from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { loadConfig, type Config } from '../../shared/config';
+import { setLogSink } from '../../shared/logger';
+import type { Manifest } from '../../shared/publish';
+import type { SnowflakeCredentials } from '../../shared/secrets';
+import { transferData } from '../../shared/transfer';
+import { SnowflakeWarehouse, type SnowflakeConfig } from '../../shared/warehouse/snowflake';
+import type { Row } from '../../shared/warehouse/port';
+import { FakeSnowflake, col } from '../support/fake-snowflake';
+import { generateKeyPair } from '../support/fake-snowflake/keys';
+import { startLocalS3, type LocalS3Server } from '../support/local-s3';
+
+const key = generateKeyPair();
+const BUCKET = 'exports';
+
+const credentials = async (): Promise<SnowflakeCredentials> => ({
+  privateKey: key.privateKey,
+  privateKeyPassphrase: undefined,
+  account: undefined,
+  user: undefined,
+  role: undefined,
+  warehouse: undefined,
+});
+
+let fake: FakeSnowflake;
+let wh: SnowflakeWarehouse;
+let server: LocalS3Server;
+let client: S3Client;
+let cfg: Config;
+
+beforeAll(async () => {
+  setLogSink(() => undefined);
+  server = await startLocalS3({ buckets: [BUCKET] });
+  client = server.client();
+});
+
+afterAll(async () => {
+  client.destroy();
+  await server.stop();
+  setLogSink((line) => process.stderr.write(line + '\n'));
+});
+
+beforeEach(async () => {
+  fake = await FakeSnowflake.start({ account: 'TESTACCOUNT', user: 'TRANSFER', publicKeys: [key.publicKey] });
+  cfg = loadConfig({
+    STAGE: 'dev',
+    LANDING_BUCKET: 'landing',
+    EXPORTS_BUCKET: BUCKET,
+    WAREHOUSE_ENGINE: 'snowflake',
+    SNOWFLAKE_ACCESS_URL: fake.url,
+    SNOWFLAKE_ACCOUNT: 'testaccount',
+    SNOWFLAKE_USER: 'transfer',
+  });
+  wh = new SnowflakeWarehouse(cfg.warehouse as SnowflakeConfig, { credentials, statementTimeoutMs: 20_000 });
+  fake.reply(/information_schema\.columns/i, {
+    columns: [
+      col.text('COLUMN_NAME'),
+      col.text('DATA_TYPE'),
+      col.int('NUMERIC_PRECISION'),
+      col.int('NUMERIC_SCALE'),
+    ],
+    rows: [
+      ['O_ORDERSTATUS', 'TEXT', null, null],
+      ['O_TOTALPRICE', 'NUMBER', 12, 2],
+      ['O_ORDERDATE', 'DATE', null, null],
+    ],
+  });
+});
+
+afterEach(async () => {
+  await wh.close();
+  await fake.close();
+});
+
+async function getBytes(k: string): Promise<Buffer> {
+  const res = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: k }));
+  return Buffer.from(await res.Body!.transformToByteArray());
+}
+
+/** What Snowflake would return for the aggregation: 5,000 rows over 25 months, ordered by month. */
+function aggregatedRows(): Array<[string, number, string | null]> {
+  const rows: Array<[string, number, string | null]> = [];
+  for (let i = 0; i < 5000; i++) {
+    const month = Math.floor(i / 200);
+    const date =
+      month === 24
+        ? null
+        : `${2022 + Math.floor(month / 12)}-${String((month % 12) + 1).padStart(2, '0')}-01`;
+    rows.push([`S${i}`, (i * 137) / 100, date]);
+  }
+  return rows;
+}
+
+describe('transfer through Snowflake (fake REST API)', () => {
+  it('stream mode sends the portable aggregation and writes a chunked result month by month', async () => {
+    // Prepare
+    const rows = aggregatedRows();
+    fake.reply(/^select sum|^select "O_ORDERSTATUS"/i, {
+      columns: [col.text('O_ORDERSTATUS'), col.decimal('O_TOTALPRICE', 2, 38), col.date('O_ORDERDATE')],
+      rows,
+      chunkRows: 700,
+    });
+
+    // Act
+    const result = await transferData(
+      { source_table: 'public.orders', destination_s3_bucket: BUCKET, run_id: 'sf-1' },
+      { warehouse: wh, s3: client, config: cfg },
+    );
+
+    // Assess: the statement
+    const aggregation = fake.sql().find((s) => /group by/i.test(s))!;
+    expect(aggregation).toContain('sum("O_TOTALPRICE") as "O_TOTALPRICE"');
+    expect(aggregation).toContain(`cast(date_trunc('month', "O_ORDERDATE") as date) as "O_ORDERDATE"`);
+    expect(aggregation).toContain('from "PUBLIC"."ORDERS"');
+    expect(aggregation).toMatch(/order by 3 nulls last$/);
+    expect(fake.chunkRequests).toBeGreaterThan(1);
+
+    // the files: every row, in its month, as the adapter returns them (lower-cased names)
+    expect(result).toMatchObject({
+      file_name: 'transfer/public.orders/sf-1/_manifest.json',
+      row_count: 5000,
+      months: 25,
+    });
+    const manifest = JSON.parse((await getBytes(result.file_name)).toString('utf8')) as Manifest;
+    expect(manifest.engine).toBe('snowflake');
+    const written: Row[] = [];
+    for (const part of manifest.parts) {
+      const lines = zlib
+        .gunzipSync(await getBytes(part.key))
+        .toString('utf8')
+        .trimEnd()
+        .split('\n');
+      for (const line of lines) {
+        const row = JSON.parse(line) as Row;
+        const expectedPartition =
+          row.o_orderdate === null ? 'month=__null__' : `month=${String(row.o_orderdate).slice(0, 7)}`;
+        expect(part.partition).toBe(expectedPartition);
+        written.push(row);
+      }
+    }
+    expect(written).toEqual(rows.map(([s, p, d]) => ({ o_orderstatus: s, o_totalprice: p, o_orderdate: d })));
+    expect(manifest.partitions.at(-1)?.partition).toBe('month=__null__');
+  });
+
+  it('unload mode: Snowflake writes the files through the export stage; the manifest lists them', async () => {
+    // Prepare: the stage points at the bucket; an earlier attempt left an object under the run prefix
+    fake.reply(/^desc stage "RAW"\."EXPORT_STAGE"$/i, {
+      columns: [
+        col.text('parent_property'),
+        col.text('property'),
+        col.text('property_type'),
+        col.text('property_value'),
+      ],
+      rows: [['STAGE_LOCATION', 'URL', 'String', `["s3://${BUCKET}/snowflake/"]`]],
+    });
+    fake.reply(/^copy into @/i, {
+      columns: [col.text('FILE_NAME'), col.int('FILE_SIZE'), col.int('ROW_COUNT')],
+      rows: [
+        ['month=2022-01/data_0_0_0.csv.gz', 1200, 200],
+        ['month=2022-02/data_0_0_0.csv.gz', 1100, 180],
+        ['month=__null__/data_0_0_0.csv.gz', 90, 3],
+      ],
+    });
+    await client.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'snowflake/transfer/ORDERS/sf-u/month=2021-01/old.csv.gz',
+        Body: 'x',
+      }),
+    );
+
+    // Act
+    const result = await transferData(
+      {
+        source_table: 'ORDERS',
+        destination_s3_bucket: BUCKET,
+        run_id: 'sf-u',
+        mode: 'unload',
+        format: 'csv.gz',
+        max_file_size: 1_000_000,
+      },
+      { warehouse: wh, s3: client, config: cfg },
+    );
+
+    // Assess: the statement
+    const copy = fake.sql().find((s) => /^copy into/i.test(s))!;
+    expect(copy.split('\n')[0]).toBe('copy into @"RAW"."EXPORT_STAGE"/transfer/ORDERS/sf-u/');
+    expect(copy).toContain(
+      `partition by ('month=' || coalesce(to_varchar("O_ORDERDATE", 'YYYY-MM'), '__null__'))`,
+    );
+    expect(copy).toContain('max_file_size = 1000000');
+    expect(copy).toContain('header = true');
+    expect(copy).toContain('detailed_output = true');
+
+    // the manifest, written by the function from the COPY output, and the stale object gone
+    expect(result).toMatchObject({
+      file_name: 'snowflake/transfer/ORDERS/sf-u/_manifest.json',
+      row_count: 383,
+      months: 3,
+      mode: 'unload',
+    });
+    const manifest = JSON.parse((await getBytes(result.file_name)).toString('utf8')) as Manifest;
+    expect(manifest.parts.map((p) => [p.key, p.rows, p.bytes, p.sha256])).toEqual([
+      ['snowflake/transfer/ORDERS/sf-u/month=2022-01/data_0_0_0.csv.gz', 200, 1200, null],
+      ['snowflake/transfer/ORDERS/sf-u/month=2022-02/data_0_0_0.csv.gz', 180, 1100, null],
+      ['snowflake/transfer/ORDERS/sf-u/month=__null__/data_0_0_0.csv.gz', 3, 90, null],
+    ]);
+    const listed = await client.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'snowflake/transfer/ORDERS/sf-u/' }),
+    );
+    expect((listed.Contents ?? []).map((o) => o.Key)).toEqual([
+      'snowflake/transfer/ORDERS/sf-u/_manifest.json',
+    ]);
+  });
+
+  it('unload mode refuses a destination that is not the export stage bucket, before COPY', async () => {
+    fake.reply(/^desc stage/i, {
+      columns: [col.text('property'), col.text('property_value')],
+      rows: [['URL', '["s3://somewhere-else/"]']],
+    });
+    await expect(
+      transferData(
+        { source_table: 'ORDERS', destination_s3_bucket: BUCKET, mode: 'unload' },
+        { warehouse: wh, s3: client, config: cfg },
+      ),
+    ).rejects.toThrow(/points at s3:\/\/somewhere-else\/, not at exports/);
+    expect(fake.sql().some((s) => /^copy into/i.test(s))).toBe(false);
+  });
+
+  it('unload mode is refused on DuckDB and with pseudonymise', async () => {
+    await expect(
+      transferData({
+        source_table: 'ORDERS',
+        destination_s3_bucket: BUCKET,
+        mode: 'unload',
+        pseudonymise: ['O_ORDERSTATUS'],
+      }),
+    ).rejects.toThrow(/unload cannot pseudonymise/);
+  });
+});
