@@ -98,8 +98,10 @@ async function main(): Promise<number> {
     if (result.fixed) {
       const f = result.fixed;
       process.stdout.write(
-        `\n${f.dryRun ? '[dry run] would replay' : 'replayed'} ${f.dryRun ? f.selected.length : f.sent} object(s)` +
-          `${f.failed.length ? `, ${f.failed.length} NOT enqueued` : ''}; run npm run reconcile again once the queue has drained\n`,
+        f.dryRun
+          ? `\n[dry run] would replay ${f.selected.length} object(s): ${f.selected.map((o) => o.key).join(', ') || 'none'}\n`
+          : `\nreplayed ${f.sent} object(s)${f.failed.length ? `, ${f.failed.length} NOT enqueued` : ''}; ` +
+              'run npm run reconcile again once the queue has drained\n',
       );
     } else if (result.problems > 0) {
       process.stdout.write('\nnpm run reconcile -- --fix replays the missing and changed objects; failed files need a fixed upload (see npm run redrive -- --peek)\n');

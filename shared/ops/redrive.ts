@@ -53,6 +53,8 @@ export async function peekDlq(sqs: SQSClient, dlqUrl: string, opts: PeekOptions 
           VisibilityTimeout: 60,
           WaitTimeSeconds: opts.waitTimeSeconds ?? 1,
           MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'DeadLetterQueueSourceArn'],
+          // the older name of the same request field, which some SQS-compatible servers still read
+          AttributeNames: ['All'],
           MessageAttributeNames: ['All'],
         }),
       );
@@ -138,7 +140,8 @@ export async function explainMessages(wh: Warehouse, messages: Message[], routes
       if (!hit) return 'not in the ledger: the load failed before recording an outcome (transient error or crash; see the ingest logs)';
       switch (hit.status) {
         case 'failed':
-          return clip(`failed: ${hit.first_error ?? 'no error recorded'}`);
+          // errors often start with the key; without it, the same failure of many files groups as one reason
+          return clip(`failed: ${(hit.first_error ?? 'no error recorded').replace(`${u.key}: `, '')}`);
         case 'loaded':
           return 'already loaded (redrive is a no-op)';
         default:

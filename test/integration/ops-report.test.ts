@@ -41,6 +41,7 @@ let generatedAt: string;
 let context: BrowserContext;
 let page: Page;
 const requests: string[] = [];
+const logLines: string[] = [];
 
 const q = async (sql: string, params: string[] = []) => Number(Object.values((await warehouse().query(sql, params))[0]!)[0]);
 /** A number as the page shows it ("1,234") -> 1234. */
@@ -72,7 +73,17 @@ beforeAll(async () => {
   await waitFor('the unreadable file in the DLQ', async () => (await depth(stack.queues.client, stack.queues.dlqUrl)) === 1, 60_000);
   await stack.waitForIdle();
 
-  await rebuild({ publish: false, snapshotDate: '2018-11-05', runId: 'rb-report-test', clock: () => BUILT_AT });
+  // as in Lambda: JSON log lines, metrics in CloudWatch embedded metric format
+  const savedFormat = process.env.LOG_FORMAT;
+  process.env.LOG_FORMAT = 'json';
+  setLogSink((line) => logLines.push(line));
+  try {
+    await rebuild({ publish: false, snapshotDate: '2018-11-05', runId: 'rb-report-test', clock: () => BUILT_AT });
+  } finally {
+    if (savedFormat === undefined) delete process.env.LOG_FORMAT;
+    else process.env.LOG_FORMAT = savedFormat;
+    setLogSink(() => undefined);
+  }
 
   reportFile = path.join(scratch.dir, 'out', 'report.html');
   const written = await writeReport(warehouse(), { out: reportFile, stage: 'local', freshnessMaxAgeHours: 24 });
@@ -194,6 +205,13 @@ it('shows freshness and the arrival-to-build lag the rebuild recorded', async ()
   const [run] = await warehouse().query<{ lag_seconds: number }>(`select lag_seconds from analytics.rebuild_runs where run_id = 'rb-report-test'`);
   expect(Number(run!.lag_seconds)).toBe(expectedLag);
   expect(Number(await page.locator('[data-metric="lag-seconds"]').getAttribute('data-value'))).toBe(expectedLag);
+  // the metric the arrival-lag alarm watches (serverless.yml RebuildArrivalLagAlarm)
+  const emf = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => 'ArrivalToBuildLagSeconds' in l);
+  expect(emf).toMatchObject({
+    _aws: { CloudWatchMetrics: [{ Namespace: 'ShoppingPatterns/Rebuild', Dimensions: [['Stage']], Metrics: [{ Name: 'ArrivalToBuildLagSeconds' }] }] },
+    Stage: 'local',
+    ArrivalToBuildLagSeconds: expectedLag,
+  });
 
   const [tx] = await warehouse().query<{ t: string }>(
     `select cast(max(coalesce(event_time, loaded_at)) as varchar) as t from raw.file_ledger where dataset = 'transactions' and status = 'loaded'`,
