@@ -36,6 +36,7 @@ export function run(name: string, usage: string, main: () => Promise<number>): v
 export function positiveNumber(flag: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag} must be a non-negative number, got ${JSON.stringify(text)}`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new UsageError(`${flag} must be a non-negative number, got ${JSON.stringify(text)}`);
   return n;
 }

@@ -62,7 +62,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const stage = selectStage(values.stage);
-  const graceSeconds = positiveNumber('--grace-minutes', values['grace-minutes'], stage === 'local' ? 0 : 15) * 60;
+  const graceSeconds =
+    positiveNumber('--grace-minutes', values['grace-minutes'], stage === 'local' ? 0 : 15) * 60;
   const cfg = config();
   const target = await resolveTarget(cfg);
   const wh = warehouse();
@@ -76,7 +77,13 @@ async function main(): Promise<number> {
       versioned: await target.versioned(),
       graceSeconds,
       fix: values.fix
-        ? { sqs: target.sqs, queueUrl: target.queueUrl, region: target.region, style: target.sequencerStyle, dryRun: values['dry-run'] }
+        ? {
+            sqs: target.sqs,
+            queueUrl: target.queueUrl,
+            region: target.region,
+            style: target.sequencerStyle,
+            dryRun: values['dry-run'],
+          }
         : undefined,
     });
     if (values.json) {
@@ -88,12 +95,15 @@ async function main(): Promise<number> {
       `objects: ${result.objects} routed${result.unrouted.length ? `, ${result.unrouted.length} unrouted (ignored)` : ''}; ledger rows: ${result.ledgerRows}`,
       '',
       ...FINDINGS.filter((f) => result.counts[f] > 0 || PROBLEMS.has(f)).map(
-        (f) => `  ${f.padEnd(15)} ${String(result.counts[f]).padStart(7)}${PROBLEMS.has(f) && result.counts[f] > 0 ? '   <- needs attention' : ''}`,
+        (f) =>
+          `  ${f.padEnd(15)} ${String(result.counts[f]).padStart(7)}${PROBLEMS.has(f) && result.counts[f] > 0 ? '   <- needs attention' : ''}`,
       ),
       '',
     ];
     process.stdout.write(out.join('\n') + '\n');
-    const shown = result.entries.filter((e) => values.all || !['loaded', 'older_snapshot'].includes(e.finding));
+    const shown = result.entries.filter(
+      (e) => values.all || !['loaded', 'older_snapshot'].includes(e.finding),
+    );
     for (const e of shown) process.stdout.write(line(e));
     if (result.fixed) {
       const f = result.fixed;
@@ -104,7 +114,9 @@ async function main(): Promise<number> {
               'run npm run reconcile again once the queue has drained\n',
       );
     } else if (result.problems > 0) {
-      process.stdout.write('\nnpm run reconcile -- --fix replays the missing and changed objects; failed files need a fixed upload (see npm run redrive -- --peek)\n');
+      process.stdout.write(
+        '\nnpm run reconcile -- --fix replays the missing and changed objects; failed files need a fixed upload (see npm run redrive -- --peek)\n',
+      );
     }
     return result.problems > 0 ? 1 : 0;
   } finally {

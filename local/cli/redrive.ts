@@ -8,7 +8,13 @@
 import '../env';
 import { parseArgs } from 'node:util';
 import { config } from '../../shared/config';
-import { explainMessages, peekDlq, redrive, summariseReasons, type RedriveMethod } from '../../shared/ops/redrive';
+import {
+  explainMessages,
+  peekDlq,
+  redrive,
+  summariseReasons,
+  type RedriveMethod,
+} from '../../shared/ops/redrive';
 import { resolveTarget } from '../../shared/ops/target';
 import { warehouse } from '../../shared/warehouse';
 import { positiveNumber, run, selectStage, UsageError } from './ops-common';
@@ -48,7 +54,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const method = values.method as string;
-  if (!['auto', 'move-task', 'manual'].includes(method)) throw new UsageError(`--method must be auto, move-task or manual, got ${method}`);
+  if (!['auto', 'move-task', 'manual'].includes(method))
+    throw new UsageError(`--method must be auto, move-task or manual, got ${method}`);
   const max = positiveNumber('--max', values.max, 1000);
   const timeoutMs = positiveNumber('--timeout', values.timeout, 600) * 1000;
   const stage = selectStage(values.stage);
@@ -57,9 +64,14 @@ async function main(): Promise<number> {
   const wh = warehouse();
   try {
     process.stderr.write(`DLQ ${target.dlqUrl} -> ${target.queueUrl} (stage ${stage})\n`);
-    const messages = await peekDlq(target.sqs, target.dlqUrl, { max, waitTimeSeconds: stage === 'local' ? 0 : 1 });
+    const messages = await peekDlq(target.sqs, target.dlqUrl, {
+      max,
+      waitTimeSeconds: stage === 'local' ? 0 : 1,
+    });
     const explained = await explainMessages(wh, messages, cfg.routes);
-    process.stdout.write(`messages in the DLQ: ${messages.length}${messages.length >= max ? ` (stopped reading at --max ${max})` : ''}\n`);
+    process.stdout.write(
+      `messages in the DLQ: ${messages.length}${messages.length >= max ? ` (stopped reading at --max ${max})` : ''}\n`,
+    );
     if (messages.length === 0) return 0;
     if (values.peek) {
       for (const m of explained) {
@@ -71,9 +83,12 @@ async function main(): Promise<number> {
       }
     }
     process.stdout.write('\nreasons:\n');
-    for (const r of summariseReasons(explained)) process.stdout.write(`  ${String(r.count).padStart(5)}  ${r.reason}\n`);
+    for (const r of summariseReasons(explained))
+      process.stdout.write(`  ${String(r.count).padStart(5)}  ${r.reason}\n`);
     if (values.peek || values['dry-run']) {
-      process.stdout.write(`\n${values.peek ? '[peek]' : '[dry run]'} nothing moved; run without --peek/--dry-run to redrive\n`);
+      process.stdout.write(
+        `\n${values.peek ? '[peek]' : '[dry run]'} nothing moved; run without --peek/--dry-run to redrive\n`,
+      );
       return 0;
     }
     const result = await redrive({
@@ -83,7 +98,9 @@ async function main(): Promise<number> {
       method: method as RedriveMethod | 'auto',
       timeoutMs,
     });
-    process.stdout.write(`\nredriven: ${result.moved} message(s) back to the ingest queue (${result.method}, ${result.status})\n`);
+    process.stdout.write(
+      `\nredriven: ${result.moved} message(s) back to the ingest queue (${result.method}, ${result.status})\n`,
+    );
     process.stdout.write('They load through the normal path; check with: npm run reconcile\n');
     return 0;
   } finally {

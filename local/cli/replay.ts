@@ -44,9 +44,12 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (values.prefix === undefined && !values.all) throw new UsageError('give --prefix PREFIX, or --all to replay the whole bucket');
-  if (values.prefix !== undefined && values.all) throw new UsageError('--prefix and --all exclude each other');
-  if (values.prefix === '') throw new UsageError('--prefix must not be empty (use --all for the whole bucket)');
+  if (values.prefix === undefined && !values.all)
+    throw new UsageError('give --prefix PREFIX, or --all to replay the whole bucket');
+  if (values.prefix !== undefined && values.all)
+    throw new UsageError('--prefix and --all exclude each other');
+  if (values.prefix === '')
+    throw new UsageError('--prefix must not be empty (use --all for the whole bucket)');
   const stage = selectStage(values.stage);
   const since = values.since ? parseSince(values.since) : undefined;
   const cfg = config();
@@ -54,7 +57,9 @@ async function main(): Promise<number> {
   try {
     const dryRun = values['dry-run'];
     const where = `s3://${target.bucket}/${values.prefix ?? ''}`;
-    process.stderr.write(`${dryRun ? '[dry run] ' : ''}replay ${where}${since ? ` since ${since.toISOString()}` : ''} -> ${target.queueUrl} (stage ${stage})\n`);
+    process.stderr.write(
+      `${dryRun ? '[dry run] ' : ''}replay ${where}${since ? ` since ${since.toISOString()}` : ''} -> ${target.queueUrl} (stage ${stage})\n`,
+    );
     const result = await replay({
       s3: target.s3,
       sqs: target.sqs,
@@ -71,16 +76,24 @@ async function main(): Promise<number> {
     });
     if (dryRun) {
       for (const o of result.selected) {
-        process.stdout.write(`${o.dataset.padEnd(12)} ${o.lastModified.toISOString()} ${String(o.size).padStart(10)}  ${o.key}\n`);
+        process.stdout.write(
+          `${o.dataset.padEnd(12)} ${o.lastModified.toISOString()} ${String(o.size).padStart(10)}  ${o.key}\n`,
+        );
       }
     }
     const lines = [
       `objects listed:   ${result.listed}`,
       `to replay:        ${result.selected.length}`,
       ...(result.older > 0 ? [`older than since: ${result.older} (skipped)`] : []),
-      ...(result.unrouted.length > 0 ? [`unrouted keys:    ${result.unrouted.length} (skipped: no dataset matches them)`] : []),
+      ...(result.unrouted.length > 0
+        ? [`unrouted keys:    ${result.unrouted.length} (skipped: no dataset matches them)`]
+        : []),
       dryRun ? 'enqueued:         0 (dry run)' : `enqueued:         ${result.sent}`,
-      ...(result.failed.length > 0 ? [`NOT enqueued:     ${result.failed.length} (first: ${result.failed[0]!.code} ${result.failed[0]!.message})`] : []),
+      ...(result.failed.length > 0
+        ? [
+            `NOT enqueued:     ${result.failed.length} (first: ${result.failed[0]!.code} ${result.failed[0]!.message})`,
+          ]
+        : []),
     ];
     process.stdout.write(lines.join('\n') + '\n');
     if (!dryRun && result.sent > 0) {

@@ -56,7 +56,9 @@ async function main(): Promise<number> {
       return 0;
     }
     const { file, bytes } = await writeReport(wh, { ...options, out });
-    process.stdout.write(`report written: ${file} (${(bytes / 1024).toFixed(1)} KiB)\nopen it in a browser: file://${file}\n`);
+    process.stdout.write(
+      `report written: ${file} (${(bytes / 1024).toFixed(1)} KiB)\nopen it in a browser: file://${file}\n`,
+    );
     return 0;
   } finally {
     await wh.close();

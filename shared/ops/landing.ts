@@ -54,12 +54,18 @@ export interface ListOptions {
 }
 
 /** Every current object under the prefix, in key order. */
-export async function* listLanding(s3: S3Client, bucket: string, opts: ListOptions = {}): AsyncIterable<LandingObject> {
+export async function* listLanding(
+  s3: S3Client,
+  bucket: string,
+  opts: ListOptions = {},
+): AsyncIterable<LandingObject> {
   const prefix = opts.prefix || undefined;
   if (!opts.versioned) {
     let token: string | undefined;
     do {
-      const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      const res = await s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
       for (const o of res.Contents ?? []) {
         if (!o.Key) continue;
         yield {
@@ -78,7 +84,12 @@ export async function* listLanding(s3: S3Client, bucket: string, opts: ListOptio
   let versionMarker: string | undefined;
   do {
     const res = await s3.send(
-      new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        Prefix: prefix,
+        KeyMarker: keyMarker,
+        VersionIdMarker: versionMarker,
+      }),
     );
     // A delete marker that is the latest version hides the key: it is not in the bucket any more.
     for (const v of res.Versions ?? []) {
@@ -106,7 +117,11 @@ export interface Selection {
 }
 
 /** Route each object to its dataset and keep those modified at or after `since`. */
-export function selectObjects(objects: Iterable<LandingObject>, routes: readonly Route[], since?: Date): Selection {
+export function selectObjects(
+  objects: Iterable<LandingObject>,
+  routes: readonly Route[],
+  since?: Date,
+): Selection {
   const out: Selection = { routed: [], unrouted: [], older: 0 };
   for (const o of objects) {
     const dataset = routeKey(o.key, routes);
@@ -127,7 +142,10 @@ export function selectObjects(objects: Iterable<LandingObject>, routes: readonly
 export function parseSince(text: string): Date {
   const iso = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text;
   const ms = /^\d{4}-\d{2}-\d{2}T/.test(iso) ? Date.parse(iso) : Number.NaN;
-  if (Number.isNaN(ms)) throw new InvalidInputError(`--since must be YYYY-MM-DD or an ISO 8601 timestamp, got ${JSON.stringify(text)}`);
+  if (Number.isNaN(ms))
+    throw new InvalidInputError(
+      `--since must be YYYY-MM-DD or an ISO 8601 timestamp, got ${JSON.stringify(text)}`,
+    );
   return new Date(ms);
 }
 

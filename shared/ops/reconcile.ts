@@ -26,14 +26,7 @@ import { collect, listLanding, selectObjects, versionOf, type RoutedObject } fro
 import { replay, type ReplayResult, type SequencerStyle } from './replay';
 
 export type Finding =
-  | 'loaded'
-  | 'quarantined'
-  | 'older_snapshot'
-  | 'in_flight'
-  | 'missing'
-  | 'changed'
-  | 'failed'
-  | 'orphaned';
+  'loaded' | 'quarantined' | 'older_snapshot' | 'in_flight' | 'missing' | 'changed' | 'failed' | 'orphaned';
 
 export const FINDINGS: readonly Finding[] = [
   'missing',
@@ -93,7 +86,11 @@ export interface ClassifyOptions {
 }
 
 /** Pure: objects (routed, current versions) + ledger rows -> one finding per object and orphan. */
-export function classify(objects: readonly RoutedObject[], ledger: readonly LedgerEntry[], opts: ClassifyOptions): ReconcileReport {
+export function classify(
+  objects: readonly RoutedObject[],
+  ledger: readonly LedgerEntry[],
+  opts: ClassifyOptions,
+): ReconcileReport {
   const graceCutoff = opts.now.getTime() - (opts.graceSeconds ?? 0) * 1000;
   const byVersion = new Map(ledger.map((r) => [`${r.key}\u0000${r.version}`, r]));
   const liveByKey = new Map<string, LedgerEntry>();
@@ -123,7 +120,12 @@ export function classify(objects: readonly RoutedObject[], ledger: readonly Ledg
       continue;
     }
     if (row?.status === 'failed') {
-      entries.push({ ...base, finding: 'failed', error: row.first_error ?? undefined, attempts: row.attempts });
+      entries.push({
+        ...base,
+        finding: 'failed',
+        error: row.first_error ?? undefined,
+        attempts: row.attempts,
+      });
       continue;
     }
     if (snapshot && !live) {
@@ -151,7 +153,13 @@ export function classify(objects: readonly RoutedObject[], ledger: readonly Ledg
 
   for (const r of ledger) {
     if (r.status === 'loaded' && !objectByKey.has(r.key)) {
-      entries.push({ key: r.key, dataset: r.dataset, finding: 'orphaned', version: r.version, rowsLoaded: r.rows_loaded });
+      entries.push({
+        key: r.key,
+        dataset: r.dataset,
+        finding: 'orphaned',
+        version: r.version,
+        rowsLoaded: r.rows_loaded,
+      });
     }
   }
 
@@ -211,13 +219,17 @@ export interface ReconcileResult extends ReconcileReport {
 
 export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult> {
   // list first, then read the ledger: an object loaded in between shows as loaded, not missing
-  const objects = await collect(listLanding(opts.s3, opts.bucket, { prefix: opts.prefix, versioned: opts.versioned }));
+  const objects = await collect(
+    listLanding(opts.s3, opts.bucket, { prefix: opts.prefix, versioned: opts.versioned }),
+  );
   const ledger = await readLedger(opts.wh, opts.bucket, opts.prefix);
   const { routed, unrouted } = selectObjects(objects, opts.routes);
   const report = classify(routed, ledger, { now: opts.now ?? new Date(), graceSeconds: opts.graceSeconds });
   const result: ReconcileResult = { ...report, unrouted };
   if (opts.fix) {
-    const replayable = new Set(report.entries.filter((e) => REPLAYABLE.has(e.finding) && !e.note).map((e) => e.key));
+    const replayable = new Set(
+      report.entries.filter((e) => REPLAYABLE.has(e.finding) && !e.note).map((e) => e.key),
+    );
     result.fixed = await replay({
       s3: opts.s3,
       sqs: opts.fix.sqs,

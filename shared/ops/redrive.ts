@@ -52,7 +52,11 @@ export async function peekDlq(sqs: SQSClient, dlqUrl: string, opts: PeekOptions 
           MaxNumberOfMessages: Math.min(10, max - seen.size),
           VisibilityTimeout: 60,
           WaitTimeSeconds: opts.waitTimeSeconds ?? 1,
-          MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'DeadLetterQueueSourceArn'],
+          MessageSystemAttributeNames: [
+            'ApproximateReceiveCount',
+            'SentTimestamp',
+            'DeadLetterQueueSourceArn',
+          ],
           // the older name of the same request field, which some SQS-compatible servers still read
           AttributeNames: ['All'],
           MessageAttributeNames: ['All'],
@@ -109,7 +113,11 @@ function clip(text: string): string {
 }
 
 /** Why each message is in the DLQ: its shape first, then what the ledger recorded for its files. */
-export async function explainMessages(wh: Warehouse, messages: Message[], routes: readonly Route[]): Promise<ExplainedMessage[]> {
+export async function explainMessages(
+  wh: Warehouse,
+  messages: Message[],
+  routes: readonly Route[],
+): Promise<ExplainedMessage[]> {
   const parsed = messages.map((m) => ({ message: m, parsed: parseMessageBody(m.Body ?? '', routes) }));
   const units = parsed.flatMap((p) => (p.parsed.kind === 'files' ? p.parsed.units : []));
   const hits = new Map<string, LedgerHit>();
@@ -132,12 +140,15 @@ export async function explainMessages(wh: Warehouse, messages: Message[], routes
       receiveCount: attrs.ApproximateReceiveCount ? Number(attrs.ApproximateReceiveCount) : undefined,
       sentAt: attrs.SentTimestamp ? new Date(Number(attrs.SentTimestamp)).toISOString() : undefined,
     };
-    if (p.kind === 'invalid') return { ...base, objects: [], reason: clip(`not an S3 notification: ${p.reason}`) };
+    if (p.kind === 'invalid')
+      return { ...base, objects: [], reason: clip(`not an S3 notification: ${p.reason}`) };
     if (p.kind === 'test') return { ...base, objects: [], reason: 's3:TestEvent (acknowledged on redrive)' };
-    if (p.units.length === 0) return { ...base, objects: [], reason: 'no routed object (acknowledged on redrive)' };
+    if (p.units.length === 0)
+      return { ...base, objects: [], reason: 'no routed object (acknowledged on redrive)' };
     const reasons = p.units.map((u) => {
       const hit = hits.get(`${u.bucket}\u0000${u.key}\u0000${u.version}`);
-      if (!hit) return 'not in the ledger: the load failed before recording an outcome (transient error or crash; see the ingest logs)';
+      if (!hit)
+        return 'not in the ledger: the load failed before recording an outcome (transient error or crash; see the ingest logs)';
       switch (hit.status) {
         case 'failed':
           // errors often start with the key; without it, the same failure of many files groups as one reason
@@ -158,10 +169,14 @@ export async function explainMessages(wh: Warehouse, messages: Message[], routes
   });
 }
 
-export function summariseReasons(explained: readonly ExplainedMessage[]): { reason: string; count: number }[] {
+export function summariseReasons(
+  explained: readonly ExplainedMessage[],
+): { reason: string; count: number }[] {
   const counts = new Map<string, number>();
   for (const e of explained) counts.set(e.reason, (counts.get(e.reason) ?? 0) + 1);
-  return [...counts.entries()].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+  return [...counts.entries()]
+    .map(([reason, count]) => ({ reason, count }))
+    .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
 }
 
 export type RedriveMethod = 'move-task' | 'manual';
@@ -193,17 +208,23 @@ export async function redrive(opts: RedriveOptions): Promise<RedriveResult> {
   try {
     return await moveTask(opts);
   } catch (err) {
-    if (method === 'auto' && UNSUPPORTED.test(`${(err as Error).name} ${(err as Error).message}`)) return moveByHand(opts);
+    if (method === 'auto' && UNSUPPORTED.test(`${(err as Error).name} ${(err as Error).message}`))
+      return moveByHand(opts);
     throw err;
   }
 }
 
 async function moveTask(opts: RedriveOptions): Promise<RedriveResult> {
   const { sqs } = opts;
-  const [sourceArn, destinationArn] = await Promise.all([queueArn(sqs, opts.dlqUrl), queueArn(sqs, opts.queueUrl)]);
+  const [sourceArn, destinationArn] = await Promise.all([
+    queueArn(sqs, opts.dlqUrl),
+    queueArn(sqs, opts.queueUrl),
+  ]);
   // DestinationArn named explicitly: the default ("back to the source queue") needs every message
   // to carry its DeadLetterQueueSourceArn, and this DLQ has exactly one source anyway.
-  const started = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn }));
+  const started = await sqs.send(
+    new StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn }),
+  );
   const handle = started.TaskHandle;
   if (opts.wait === false) return { method: 'move-task', moved: 0, status: 'RUNNING', taskHandle: handle };
   const deadline = Date.now() + (opts.timeoutMs ?? 10 * 60_000);
@@ -213,12 +234,21 @@ async function moveTask(opts: RedriveOptions): Promise<RedriveResult> {
     const task = res.Results?.[0];
     if (task && task.Status !== 'RUNNING' && task.Status !== 'CANCELLING') {
       if (task.Status === 'FAILED') {
-        throw new TransientError(`DLQ move task failed: ${task.FailureReason ?? 'no reason given'} (moved ${task.ApproximateNumberOfMessagesMoved ?? 0})`);
+        throw new TransientError(
+          `DLQ move task failed: ${task.FailureReason ?? 'no reason given'} (moved ${task.ApproximateNumberOfMessagesMoved ?? 0})`,
+        );
       }
-      return { method: 'move-task', moved: Number(task.ApproximateNumberOfMessagesMoved ?? 0), status: task.Status ?? 'UNKNOWN', taskHandle: handle };
+      return {
+        method: 'move-task',
+        moved: Number(task.ApproximateNumberOfMessagesMoved ?? 0),
+        status: task.Status ?? 'UNKNOWN',
+        taskHandle: handle,
+      };
     }
     if (Date.now() > deadline) {
-      throw new TransientError(`DLQ move task still running after ${Math.round((opts.timeoutMs ?? 600_000) / 1000)} s (handle ${handle}); it goes on in SQS`);
+      throw new TransientError(
+        `DLQ move task still running after ${Math.round((opts.timeoutMs ?? 600_000) / 1000)} s (handle ${handle}); it goes on in SQS`,
+      );
     }
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
   }
@@ -242,7 +272,11 @@ async function moveByHand(opts: RedriveOptions): Promise<RedriveResult> {
     const sent = await sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: opts.queueUrl,
-        Entries: messages.map((m, j) => ({ Id: String(j), MessageBody: m.Body ?? '', MessageAttributes: m.MessageAttributes })),
+        Entries: messages.map((m, j) => ({
+          Id: String(j),
+          MessageBody: m.Body ?? '',
+          MessageAttributes: m.MessageAttributes,
+        })),
       }),
     );
     const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
@@ -258,7 +292,9 @@ async function moveByHand(opts: RedriveOptions): Promise<RedriveResult> {
     moved += done.length;
     if ((sent.Failed ?? []).length > 0) {
       const f = sent.Failed![0]!;
-      throw new TransientError(`redrive stopped: ${sent.Failed!.length} message(s) not sent (${f.Code}: ${f.Message ?? ''}); moved ${moved}`);
+      throw new TransientError(
+        `redrive stopped: ${sent.Failed!.length} message(s) not sent (${f.Code}: ${f.Message ?? ''}); moved ${moved}`,
+      );
     }
   }
   return { method: 'manual', moved, status: 'COMPLETED' };

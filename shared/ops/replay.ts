@@ -36,7 +36,13 @@ export function replaySequencer(lastModified: Date, style: SequencerStyle): stri
   const ms = lastModified.getTime();
   if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`invalid LastModified: ${String(lastModified)}`);
   if (style === 'local') return (ms.toString(16) + '000000').toUpperCase().padStart(18, '0');
-  return ('00' + Math.floor(ms / 1000).toString(16).padStart(8, '0') + '00000000').toUpperCase();
+  return (
+    '00' +
+    Math.floor(ms / 1000)
+      .toString(16)
+      .padStart(8, '0') +
+    '00000000'
+  ).toUpperCase();
 }
 
 export interface NotificationContext {
@@ -46,7 +52,10 @@ export interface NotificationContext {
 }
 
 /** The SQS body S3 would have sent for this object (one record). */
-export function replayNotification(o: RoutedObject | Omit<RoutedObject, 'dataset'>, ctx: NotificationContext): string {
+export function replayNotification(
+  o: RoutedObject | Omit<RoutedObject, 'dataset'>,
+  ctx: NotificationContext,
+): string {
   return JSON.stringify({
     Records: [
       {
@@ -61,7 +70,11 @@ export function replayNotification(o: RoutedObject | Omit<RoutedObject, 'dataset
         s3: {
           s3SchemaVersion: '1.0',
           configurationId: 'ops-replay',
-          bucket: { name: ctx.bucket, ownerIdentity: { principalId: 'OPS' }, arn: `arn:aws:s3:::${ctx.bucket}` },
+          bucket: {
+            name: ctx.bucket,
+            ownerIdentity: { principalId: 'OPS' },
+            arn: `arn:aws:s3:::${ctx.bucket}`,
+          },
           object: {
             key: encodeS3Key(o.key),
             size: o.size,
@@ -153,7 +166,9 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     selected = opts.objects;
     listed = selected.length;
   } else {
-    const objects = await collect(listLanding(opts.s3, opts.bucket, { prefix: opts.prefix, versioned: opts.versioned }));
+    const objects = await collect(
+      listLanding(opts.s3, opts.bucket, { prefix: opts.prefix, versioned: opts.versioned }),
+    );
     const selection = selectObjects(objects, opts.routes, opts.since);
     listed = objects.length;
     selected = selection.routed;

@@ -38,7 +38,9 @@ export async function resolveTarget(cfg: Config = config()): Promise<OpsTarget> 
   if (cfg.stage === 'local') {
     const stack = runningStack(cfg.localDir);
     if (!stack) {
-      throw new ConfigError(`the local stack is not running (no live ${cfg.localDir}/stack.json): start it with npm start`);
+      throw new ConfigError(
+        `the local stack is not running (no live ${cfg.localDir}/stack.json): start it with npm start`,
+      );
     }
     const s3 = createS3Client({ ...cfg, s3Endpoint: stack.s3Endpoint });
     const sqs = new SQSClient({
@@ -90,7 +92,9 @@ async function queueUrlOf(sqs: SQSClient, name: string, variable: string): Promi
     const res = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
     if (res.QueueUrl) return res.QueueUrl;
   } catch (err) {
-    throw new ConfigError(`queue ${name} not found (${(err as Error).name}): set ${variable}`, { cause: err });
+    throw new ConfigError(`queue ${name} not found (${(err as Error).name}): set ${variable}`, {
+      cause: err,
+    });
   }
   throw new ConfigError(`queue ${name} has no URL: set ${variable}`);
 }
@@ -103,7 +107,9 @@ export function applyStageDefaults(stage: string, env: NodeJS.ProcessEnv = proce
 }
 
 export async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
-  const res = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const res = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
   const arn = res.Attributes?.QueueArn;
   if (!arn) throw new ConfigError(`queue ${queueUrl} reported no QueueArn`);
   return arn;

@@ -43,13 +43,17 @@ let page: Page;
 const requests: string[] = [];
 const logLines: string[] = [];
 
-const q = async (sql: string, params: string[] = []) => Number(Object.values((await warehouse().query(sql, params))[0]!)[0]);
+const q = async (sql: string, params: string[] = []) =>
+  Number(Object.values((await warehouse().query(sql, params))[0]!)[0]);
 /** A number as the page shows it ("1,234") -> 1234. */
-const shown = async (selector: string) => Number((await page.locator(selector).first().innerText()).replace(/,/g, '').trim());
+const shown = async (selector: string) =>
+  Number((await page.locator(selector).first().innerText()).replace(/,/g, '').trim());
 
 beforeAll(async () => {
   if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: install it with "apt-get install -y chromium" (or set CHROMIUM_PATH)`);
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: install it with "apt-get install -y chromium" (or set CHROMIUM_PATH)`,
+    );
   }
   setLogSink(() => undefined);
   scratch = scratchDir('sp-report-');
@@ -57,7 +61,14 @@ beforeAll(async () => {
   await generateSampleData({ outDir: dataDir, months: 2, customers: 40, seed: 3, end: '2018-10-29' });
   oracle = oracleFromFiles(dataDir);
 
-  stack = await startStack({ dir: path.join(scratch.dir, 'stack'), s3Port: 0, sqsPort: 0, visibilityTimeoutSeconds: 1, maxReceiveCount: 2, batchWindowMs: 100 });
+  stack = await startStack({
+    dir: path.join(scratch.dir, 'stack'),
+    s3Port: 0,
+    sqsPort: 0,
+    visibilityTimeoutSeconds: 1,
+    maxReceiveCount: 2,
+    batchWindowMs: 100,
+  });
   const s3 = createS3Client(stack.config);
   await putTree(s3, dataDir);
   // a late file with one bad line (quarantined), and a file that cannot be read at all (fails)
@@ -70,7 +81,11 @@ beforeAll(async () => {
   ];
   await s3.send(new PutObjectCommand({ Bucket: 'landing', Key: EXTRA_KEY, Body: lines.join('\n') + '\n' }));
   await s3.send(new PutObjectCommand({ Bucket: 'landing', Key: BROKEN_KEY, Body: 'not gzip' }));
-  await waitFor('the unreadable file in the DLQ', async () => (await depth(stack.queues.client, stack.queues.dlqUrl)) === 1, 60_000);
+  await waitFor(
+    'the unreadable file in the DLQ',
+    async () => (await depth(stack.queues.client, stack.queues.dlqUrl)) === 1,
+    60_000,
+  );
   await stack.waitForIdle();
 
   // as in Lambda: JSON log lines, metrics in CloudWatch embedded metric format
@@ -78,7 +93,12 @@ beforeAll(async () => {
   process.env.LOG_FORMAT = 'json';
   setLogSink((line) => logLines.push(line));
   try {
-    await rebuild({ publish: false, snapshotDate: '2018-11-05', runId: 'rb-report-test', clock: () => BUILT_AT });
+    await rebuild({
+      publish: false,
+      snapshotDate: '2018-11-05',
+      runId: 'rb-report-test',
+      clock: () => BUILT_AT,
+    });
   } finally {
     if (savedFormat === undefined) delete process.env.LOG_FORMAT;
     else process.env.LOG_FORMAT = savedFormat;
@@ -86,7 +106,11 @@ beforeAll(async () => {
   }
 
   reportFile = path.join(scratch.dir, 'out', 'report.html');
-  const written = await writeReport(warehouse(), { out: reportFile, stage: 'local', freshnessMaxAgeHours: 24 });
+  const written = await writeReport(warehouse(), {
+    out: reportFile,
+    stage: 'local',
+    freshnessMaxAgeHours: 24,
+  });
   generatedAt = written.data.generatedAt;
 
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-chromium-'));
@@ -136,7 +160,9 @@ it('shows the live rows per dataset and in total as the warehouse holds them', a
   expect(await shown('[data-cell="rows-customers"]')).toBe(customers);
   expect(await shown('[data-cell="rows-products"]')).toBe(products);
   expect(await shown('[data-metric="rows-live"]')).toBe(transactions + customers + products);
-  expect(await shown('[data-cell="quarantined-transactions"]')).toBe(await q(`select count(*) from raw.quarantine where dataset = 'transactions'`));
+  expect(await shown('[data-cell="quarantined-transactions"]')).toBe(
+    await q(`select count(*) from raw.quarantine where dataset = 'transactions'`),
+  );
   expect(await shown('[data-cell="quarantined-transactions"]')).toBe(1);
 });
 
@@ -145,7 +171,8 @@ it('charts and tabulates purchases per month and per category as counted from th
   const perMonth = new Map(oracle.itemsPerMonth);
   perMonth.set(extra.month, (perMonth.get(extra.month) ?? 0) + 2);
   const perCategory = new Map(oracle.itemsPerCategory);
-  for (const p of extra.products) perCategory.set(oracle.categoryOf.get(p)!, (perCategory.get(oracle.categoryOf.get(p)!) ?? 0) + 1);
+  for (const p of extra.products)
+    perCategory.set(oracle.categoryOf.get(p)!, (perCategory.get(oracle.categoryOf.get(p)!) ?? 0) + 1);
   // and the warehouse, asked its own way
   const sqlMonths = await warehouse().query<{ m: string; n: number }>(
     `select strftime(purchased_at, '%Y-%m') as m, count(*) as n from raw.transaction_items group by 1 order by 1`,
@@ -153,21 +180,39 @@ it('charts and tabulates purchases per month and per category as counted from th
   expect(new Map(sqlMonths.map((r) => [r.m, Number(r.n)]))).toEqual(perMonth);
 
   // Act: read the page
-  const bars = await page.locator('svg[data-chart="purchases-per-month"] rect.bar').evaluateAll((els) =>
-    els.map((e) => [e.getAttribute('data-label'), Number(e.getAttribute('data-value')), Number(e.getAttribute('height'))] as const),
-  );
+  const bars = await page
+    .locator('svg[data-chart="purchases-per-month"] rect.bar')
+    .evaluateAll((els) =>
+      els.map(
+        (e) =>
+          [
+            e.getAttribute('data-label'),
+            Number(e.getAttribute('data-value')),
+            Number(e.getAttribute('height')),
+          ] as const,
+      ),
+    );
   const monthCells = await page
     .locator('table[data-table="purchases-per-month"] tbody tr')
-    .evaluateAll((rows) => rows.map((r) => [r.children[0]!.textContent!, Number(r.children[1]!.textContent!.replace(/,/g, ''))] as const));
+    .evaluateAll((rows) =>
+      rows.map(
+        (r) => [r.children[0]!.textContent!, Number(r.children[1]!.textContent!.replace(/,/g, ''))] as const,
+      ),
+    );
   const categoryCells = await page
     .locator('table[data-table="purchases-per-category"] tbody tr')
-    .evaluateAll((rows) => rows.map((r) => [r.children[0]!.textContent!, Number(r.children[1]!.textContent!.replace(/,/g, ''))] as const));
+    .evaluateAll((rows) =>
+      rows.map(
+        (r) => [r.children[0]!.textContent!, Number(r.children[1]!.textContent!.replace(/,/g, ''))] as const,
+      ),
+    );
 
   // Assess
   expect(new Map(monthCells)).toEqual(perMonth);
   expect(bars.map(([label, value]) => [label, value])).toEqual([...perMonth.entries()].sort());
   const tallest = Math.max(...bars.map((b) => b[1]));
-  for (const [, value, height] of bars) expect(height / bars.find((b) => b[1] === tallest)![2]).toBeCloseTo(value / tallest, 2);
+  for (const [, value, height] of bars)
+    expect(height / bars.find((b) => b[1] === tallest)![2]).toBeCloseTo(value / tallest, 2);
   expect(new Map(categoryCells)).toEqual(perCategory);
   const categoryBars = await page.locator('svg[data-chart="purchases-per-category"] rect.bar').count();
   expect(categoryBars).toBe(perCategory.size);
@@ -180,8 +225,12 @@ it('lists the open failure and the loads per day from the ledger', async () => {
   expect(await shown('[data-metric="open-failures"]')).toBe(1);
   const filesPerDay = await page
     .locator('table[data-table="loads-per-day"] tbody tr')
-    .evaluateAll((rows) => rows.reduce((s, r) => s + Number(r.children[1]!.textContent!.replace(/,/g, '')), 0));
-  expect(filesPerDay).toBe(await q(`select count(*) from raw.file_ledger where status in ('loaded', 'replaced')`));
+    .evaluateAll((rows) =>
+      rows.reduce((s, r) => s + Number(r.children[1]!.textContent!.replace(/,/g, '')), 0),
+    );
+  expect(filesPerDay).toBe(
+    await q(`select count(*) from raw.file_ledger where status in ('loaded', 'replaced')`),
+  );
 });
 
 it('shows the latest data-test results with their severities', async () => {
@@ -190,7 +239,13 @@ it('shows the latest data-test results with their severities', async () => {
   );
   const rows = await page
     .locator('table[data-table="data-tests"] tbody tr')
-    .evaluateAll((trs) => trs.map((r) => ({ test: r.children[0]!.textContent!, severity: r.children[1]!.textContent!, status: r.children[2]!.textContent! })));
+    .evaluateAll((trs) =>
+      trs.map((r) => ({
+        test: r.children[0]!.textContent!,
+        severity: r.children[1]!.textContent!,
+        status: r.children[2]!.textContent!,
+      })),
+    );
   expect(stored.length).toBeGreaterThan(5);
   expect(rows).toEqual(stored);
 });
@@ -202,13 +257,27 @@ it('shows freshness and the arrival-to-build lag the rebuild recorded', async ()
   const arrivedMs = Date.parse(newest!.t.replace(' ', 'T') + 'Z');
   const expectedLag = Math.round((BUILT_AT.getTime() - arrivedMs) / 1000);
   expect(expectedLag).toBeGreaterThan(80 * 60);
-  const [run] = await warehouse().query<{ lag_seconds: number }>(`select lag_seconds from analytics.rebuild_runs where run_id = 'rb-report-test'`);
+  const [run] = await warehouse().query<{ lag_seconds: number }>(
+    `select lag_seconds from analytics.rebuild_runs where run_id = 'rb-report-test'`,
+  );
   expect(Number(run!.lag_seconds)).toBe(expectedLag);
-  expect(Number(await page.locator('[data-metric="lag-seconds"]').getAttribute('data-value'))).toBe(expectedLag);
+  expect(Number(await page.locator('[data-metric="lag-seconds"]').getAttribute('data-value'))).toBe(
+    expectedLag,
+  );
   // the metric the arrival-lag alarm watches (serverless.yml RebuildArrivalLagAlarm)
-  const emf = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => 'ArrivalToBuildLagSeconds' in l);
+  const emf = logLines
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => 'ArrivalToBuildLagSeconds' in l);
   expect(emf).toMatchObject({
-    _aws: { CloudWatchMetrics: [{ Namespace: 'ShoppingPatterns/Rebuild', Dimensions: [['Stage']], Metrics: [{ Name: 'ArrivalToBuildLagSeconds' }] }] },
+    _aws: {
+      CloudWatchMetrics: [
+        {
+          Namespace: 'ShoppingPatterns/Rebuild',
+          Dimensions: [['Stage']],
+          Metrics: [{ Name: 'ArrivalToBuildLagSeconds' }],
+        },
+      ],
+    },
     Stage: 'local',
     ArrivalToBuildLagSeconds: expectedLag,
   });
@@ -217,5 +286,7 @@ it('shows freshness and the arrival-to-build lag the rebuild recorded', async ()
     `select cast(max(coalesce(event_time, loaded_at)) as varchar) as t from raw.file_ledger where dataset = 'transactions' and status = 'loaded'`,
   );
   const age = Math.round((Date.parse(generatedAt) - Date.parse(tx!.t.replace(' ', 'T') + 'Z')) / 1000);
-  expect(Number(await page.locator('[data-metric="arrival-age-seconds"]').getAttribute('data-value'))).toBe(age);
+  expect(Number(await page.locator('[data-metric="arrival-age-seconds"]').getAttribute('data-value'))).toBe(
+    age,
+  );
 });

@@ -36,8 +36,10 @@ let stackDir: string;
 let keys: string[];
 let oracle: FileOracle;
 
-const count = async (sql: string, params: string[] = []) => Number((await warehouse().query(sql, params))[0]!.n);
-const rowsOfKey = (key: string) => count(`select count(*) as n from raw.transactions where _file_key = ?`, [key]);
+const count = async (sql: string, params: string[] = []) =>
+  Number((await warehouse().query(sql, params))[0]!.n);
+const rowsOfKey = (key: string) =>
+  count(`select count(*) as n from raw.transactions where _file_key = ?`, [key]);
 const ledgerOf = (key: string) =>
   warehouse().query<{ version: string; status: string; first_error: string | null }>(
     `select version, status, first_error from raw.file_ledger where key = ? order by updated_at`,
@@ -58,13 +60,20 @@ const target = () => ({
  * Run an ops CLI as an operator would, against this test's stack (found through its stack.json).
  * Asynchronously: the stack lives in this process and must keep answering meanwhile.
  */
-function cli(script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(
+  script: string,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'local/cli', script), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, STAGE: 'local', LOCAL_DIR: stackDir, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'local/cli', script), ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, STAGE: 'local', LOCAL_DIR: stackDir, LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -98,11 +107,18 @@ beforeAll(async () => {
   keys = await putTree(s3, dataDir);
   // lose every notification: the objects are in the bucket, the queue forgot them (PurgeQueue
   // takes 60 s, as in AWS, so the messages are received and deleted instead)
-  await waitFor('the notifications', async () => (await depth(stack.queues.client, stack.queues.queueUrl)) === keys.length);
+  await waitFor(
+    'the notifications',
+    async () => (await depth(stack.queues.client, stack.queues.queueUrl)) === keys.length,
+  );
   let dropped = 0;
   while (dropped < keys.length) {
     const { Messages = [] } = await stack.queues.client.send(
-      new ReceiveMessageCommand({ QueueUrl: stack.queues.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+      new ReceiveMessageCommand({
+        QueueUrl: stack.queues.queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+      }),
     );
     if (Messages.length === 0) continue;
     await stack.queues.client.send(
@@ -113,7 +129,10 @@ beforeAll(async () => {
     );
     dropped += Messages.length;
   }
-  await waitFor('an empty queue', async () => (await depth(stack.queues.client, stack.queues.queueUrl)) === 0);
+  await waitFor(
+    'an empty queue',
+    async () => (await depth(stack.queues.client, stack.queues.queueUrl)) === 0,
+  );
   stack.consumer.start();
 });
 
@@ -142,26 +161,37 @@ describe('replay', () => {
     // Assess
     const expectedKeys = [...oracle.linesPerKey.keys()].filter((k) => k.startsWith(MONTH)).sort();
     expect(result.sent).toBe(expectedKeys.length);
-    const loaded = await warehouse().query<{ key: string }>(`select key from raw.file_ledger where status = 'loaded' order by key`);
+    const loaded = await warehouse().query<{ key: string }>(
+      `select key from raw.file_ledger where status = 'loaded' order by key`,
+    );
     expect(loaded.map((r) => r.key)).toEqual(expectedKeys);
     const expectedRows = expectedKeys.reduce((s, k) => s + oracle.linesPerKey.get(k)!, 0);
     expect(await count('select count(*) as n from raw.transactions')).toBe(expectedRows);
     // the ledger's arrival is the object's LastModified, not the replay's clock
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'landing', Key: expectedKeys[0] }));
-    const [row] = await warehouse().query<{ t: string }>(`select cast(event_time as varchar) as t from raw.file_ledger where key = ?`, [expectedKeys[0]!]);
-    expect(Math.abs(Date.parse(row!.t.replace(' ', 'T') + 'Z') - head.LastModified!.getTime())).toBeLessThan(1000);
+    const [row] = await warehouse().query<{ t: string }>(
+      `select cast(event_time as varchar) as t from raw.file_ledger where key = ?`,
+      [expectedKeys[0]!],
+    );
+    expect(Math.abs(Date.parse(row!.t.replace(' ', 'T') + 'Z') - head.LastModified!.getTime())).toBeLessThan(
+      1000,
+    );
   });
 
   it('--all loads the rest, and replaying everything again changes nothing (exactly once)', async () => {
     // Act
     await replay({ ...target() });
     await stack.waitForIdle();
-    const afterFirst = await warehouse().query(`select key, version, status, attempts from raw.file_ledger order by key`);
+    const afterFirst = await warehouse().query(
+      `select key, version, status, attempts from raw.file_ledger order by key`,
+    );
     const again = await replay({ ...target() });
     await stack.waitForIdle();
     // Assess
     expect(again.sent).toBe(keys.length);
-    expect(await warehouse().query(`select key, version, status, attempts from raw.file_ledger order by key`)).toEqual(afterFirst);
+    expect(
+      await warehouse().query(`select key, version, status, attempts from raw.file_ledger order by key`),
+    ).toEqual(afterFirst);
     expect(afterFirst).toHaveLength(keys.length);
     expect(new Set(afterFirst.map((r) => r.status))).toEqual(new Set(['loaded']));
     expect(await count('select count(*) as n from raw.transactions')).toBe(oracle.transactions);
@@ -208,8 +238,13 @@ describe('redrive', () => {
   it('a poisoned file ends in the DLQ, the ledger says why; after the fixed upload, redrive brings the message back and it settles', async () => {
     // Prepare: not gzip at all
     const key = 'transactions/d=2018-10-11/poison.json.gz';
-    await s3.send(new PutObjectCommand({ Bucket: 'landing', Key: key, Body: Buffer.from('this is not gzip') }));
-    await waitFor('the poisoned message in the DLQ', async () => (await depth(stack.queues.client, stack.queues.dlqUrl)) === 1);
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'landing', Key: key, Body: Buffer.from('this is not gzip') }),
+    );
+    await waitFor(
+      'the poisoned message in the DLQ',
+      async () => (await depth(stack.queues.client, stack.queues.dlqUrl)) === 1,
+    );
     const failedVersion = (await ledgerOf(key))[0]!.version;
 
     // Act: look without consuming
@@ -226,11 +261,20 @@ describe('redrive', () => {
     expect(before.entries.find((e) => e.key === key)?.finding).toBe('failed');
 
     // Act: the producer uploads a good file; then redrive
-    const good = ['{"customer_id": "C1", "basket": [{"product_id": "P03", "price": 5}], "date_of_purchase": "2018-10-11 09:00:00"}',
-      '{"customer_id": "C2", "basket": [{"product_id": "P04", "price": 7}], "date_of_purchase": "2018-10-11 10:00:00"}'];
-    await s3.send(new PutObjectCommand({ Bucket: 'landing', Key: key, Body: zlib.gzipSync(good.join('\n') + '\n') }));
+    const good = [
+      '{"customer_id": "C1", "basket": [{"product_id": "P03", "price": 5}], "date_of_purchase": "2018-10-11 09:00:00"}',
+      '{"customer_id": "C2", "basket": [{"product_id": "P04", "price": 7}], "date_of_purchase": "2018-10-11 10:00:00"}',
+    ];
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'landing', Key: key, Body: zlib.gzipSync(good.join('\n') + '\n') }),
+    );
     await stack.waitForIdle();
-    const moved = await redrive({ sqs: stack.queues.client, dlqUrl: stack.queues.dlqUrl, queueUrl: stack.queues.queueUrl, pollMs: 200 });
+    const moved = await redrive({
+      sqs: stack.queues.client,
+      dlqUrl: stack.queues.dlqUrl,
+      queueUrl: stack.queues.queueUrl,
+      pollMs: 200,
+    });
     await waitFor('an empty DLQ', async () => (await depth(stack.queues.client, stack.queues.dlqUrl)) === 0);
     await stack.waitForIdle();
 
@@ -240,17 +284,25 @@ describe('redrive', () => {
     expect(ledger.find((r) => r.version === failedVersion)?.status).toBe('superseded');
     expect(ledger.filter((r) => r.status === 'loaded')).toHaveLength(1);
     expect(await rowsOfKey(key)).toBe(good.length);
-    expect((await reconcile({ s3, wh: warehouse(), bucket: 'landing', routes: stack.config.routes })).problems).toBe(0);
+    expect(
+      (await reconcile({ s3, wh: warehouse(), bucket: 'landing', routes: stack.config.routes })).problems,
+    ).toBe(0);
   });
 
   it('a message that failed during an outage is redriven (CLI) after the fix and loads', async () => {
     // Prepare: the outage (a table gone), and a file arriving during it
     const key = 'transactions/d=2018-10-12/late.json';
-    const lines = [1, 2, 3].map((n) => `{"customer_id": "C${n}", "basket": [{"product_id": "P0${n}", "price": ${n}}], "date_of_purchase": "2018-10-12 0${n}:00:00"}`);
+    const lines = [1, 2, 3].map(
+      (n) =>
+        `{"customer_id": "C${n}", "basket": [{"product_id": "P0${n}", "price": ${n}}], "date_of_purchase": "2018-10-12 0${n}:00:00"}`,
+    );
     await warehouse().execute('alter table raw.transaction_items rename to transaction_items_offline');
     try {
       await s3.send(new PutObjectCommand({ Bucket: 'landing', Key: key, Body: lines.join('\n') + '\n' }));
-      await waitFor('the message in the DLQ', async () => (await depth(stack.queues.client, stack.queues.dlqUrl)) === 1);
+      await waitFor(
+        'the message in the DLQ',
+        async () => (await depth(stack.queues.client, stack.queues.dlqUrl)) === 1,
+      );
     } finally {
       // the fix
       await warehouse().execute('alter table raw.transaction_items_offline rename to transaction_items');

@@ -59,7 +59,11 @@ export function oracleFromFiles(root: string): FileOracle {
   return o;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -71,6 +75,8 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 
 /** Messages in a queue of the local SQS server, visible or in flight (it counts both in ApproximateNumberOfMessages). */
 export async function depth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const res = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+  const res = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
   return Number(res.Attributes?.ApproximateNumberOfMessages ?? 0);
 }

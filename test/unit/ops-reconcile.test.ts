@@ -8,13 +8,33 @@ import { classify, PROBLEMS, type LedgerEntry } from '../../shared/ops/reconcile
 
 const NOW = new Date('2024-03-01T12:00:00Z');
 
-function object(key: string, etag: string, dataset: Dataset, lastModified = '2024-02-01T00:00:00Z', versionId?: string): RoutedObject {
+function object(
+  key: string,
+  etag: string,
+  dataset: Dataset,
+  lastModified = '2024-02-01T00:00:00Z',
+  versionId?: string,
+): RoutedObject {
   return { key, etag, versionId, size: 10, lastModified: new Date(lastModified), dataset };
 }
 
 function row(key: string, version: string, status: string, extra: Partial<LedgerEntry> = {}): LedgerEntry {
-  const dataset = key.includes('customers') ? 'customers' : key.includes('products') ? 'products' : 'transactions';
-  return { key, version, dataset, status, rows_loaded: 5, rows_quarantined: 0, first_error: null, attempts: 1, ...extra };
+  const dataset = key.includes('customers')
+    ? 'customers'
+    : key.includes('products')
+      ? 'products'
+      : 'transactions';
+  return {
+    key,
+    version,
+    dataset,
+    status,
+    rows_loaded: 5,
+    rows_quarantined: 0,
+    first_error: null,
+    attempts: 1,
+    ...extra,
+  };
 }
 
 const T1 = 'transactions/d=2024-02-01/t.json';
@@ -26,7 +46,9 @@ const findingOf = (objects: RoutedObject[], ledger: LedgerEntry[], key: string, 
 describe('classify', () => {
   it('loaded: the current version is live; quarantined when some of its rows were set aside', () => {
     expect(findingOf([object(T1, 'a', 'transactions')], [row(T1, 'a', 'loaded')], T1)).toBe('loaded');
-    expect(findingOf([object(T1, 'a', 'transactions')], [row(T1, 'a', 'loaded', { rows_quarantined: 2 })], T1)).toBe('quarantined');
+    expect(
+      findingOf([object(T1, 'a', 'transactions')], [row(T1, 'a', 'loaded', { rows_quarantined: 2 })], T1),
+    ).toBe('quarantined');
   });
 
   it('missing: no version of the key was ever loaded (also after the ledger row was deleted)', () => {
@@ -46,7 +68,11 @@ describe('classify', () => {
   });
 
   it('failed: the ledger recorded a failure of the current version, with its error', () => {
-    const report = classify([object(T1, 'a', 'transactions')], [row(T1, 'a', 'failed', { first_error: 'not gzip', attempts: 3 })], { now: NOW });
+    const report = classify(
+      [object(T1, 'a', 'transactions')],
+      [row(T1, 'a', 'failed', { first_error: 'not gzip', attempts: 3 })],
+      { now: NOW },
+    );
     expect(report.entries[0]).toMatchObject({ finding: 'failed', error: 'not gzip', attempts: 3 });
   });
 
@@ -67,7 +93,11 @@ describe('classify', () => {
     const ledger = [row('customers.csv', 'l', 'loaded'), row('starter/customers.csv', 'o', 'replaced')];
     const report = classify([older, live, newer], ledger, { now: NOW });
     const by = Object.fromEntries(report.entries.map((e) => [e.key, e.finding]));
-    expect(by).toEqual({ 'starter/customers.csv': 'older_snapshot', 'customers.csv': 'loaded', 'drop/customers.csv': 'missing' });
+    expect(by).toEqual({
+      'starter/customers.csv': 'older_snapshot',
+      'customers.csv': 'loaded',
+      'drop/customers.csv': 'missing',
+    });
     // without the newer file: never seen, but older than the live snapshot, so not a problem
     const unseenOlder = object('old/customers.csv', 'x', 'customers', '2023-12-01T00:00:00Z');
     expect(findingOf([unseenOlder, live], [ledger[0]!], 'old/customers.csv')).toBe('older_snapshot');
@@ -75,15 +105,27 @@ describe('classify', () => {
 
   it('a version the ledger holds as replaced cannot be fixed by a replay, and says so', () => {
     // the same content uploaded again after another version (unversioned bucket: same ETag)
-    const report = classify([object(T1, 'a', 'transactions')], [row(T1, 'a', 'replaced'), row(T1, 'b', 'loaded')], { now: NOW });
+    const report = classify(
+      [object(T1, 'a', 'transactions')],
+      [row(T1, 'a', 'replaced'), row(T1, 'b', 'loaded')],
+      { now: NOW },
+    );
     expect(report.entries[0]).toMatchObject({ finding: 'changed', liveVersion: 'b' });
     expect(report.entries[0]!.note).toMatch(/replay will not reload it/);
   });
 
   it('counts every finding and the problems that set the exit code', () => {
     const report = classify(
-      [object(T1, 'a', 'transactions'), object(T2, 'b', 'transactions'), object('products.csv', 'p', 'products')],
-      [row(T1, 'a', 'loaded'), row('products.csv', 'p', 'failed'), row('transactions/gone.json', 'g', 'loaded')],
+      [
+        object(T1, 'a', 'transactions'),
+        object(T2, 'b', 'transactions'),
+        object('products.csv', 'p', 'products'),
+      ],
+      [
+        row(T1, 'a', 'loaded'),
+        row('products.csv', 'p', 'failed'),
+        row('transactions/gone.json', 'g', 'loaded'),
+      ],
       { now: NOW },
     );
     expect(report.counts).toMatchObject({ loaded: 1, missing: 1, failed: 1, orphaned: 1, changed: 0 });

@@ -27,24 +27,33 @@ const arnOf = (url: string) => `arn:aws:sqs:eu-west-2:123456789012:${url.split('
 
 beforeEach(() => {
   sqsMock.reset();
-  sqsMock.on(GetQueueAttributesCommand).callsFake((input: { QueueUrl: string }) => ({ Attributes: { QueueArn: arnOf(input.QueueUrl) } }));
+  sqsMock
+    .on(GetQueueAttributesCommand)
+    .callsFake((input: { QueueUrl: string }) => ({ Attributes: { QueueArn: arnOf(input.QueueUrl) } }));
 });
 
 const message = (id: string, body: string, receiveCount = 5): Message => ({
   MessageId: id,
   ReceiptHandle: `rh-${id}`,
   Body: body,
-  Attributes: { ApproximateReceiveCount: String(receiveCount), SentTimestamp: String(Date.UTC(2024, 0, 2, 3, 4, 5)) },
+  Attributes: {
+    ApproximateReceiveCount: String(receiveCount),
+    SentTimestamp: String(Date.UTC(2024, 0, 2, 3, 4, 5)),
+  },
 });
 
 /** A warehouse that knows only the ledger rows given, matched on (bucket, key, version) params. */
-function ledgerStub(rows: { bucket: string; key: string; version: string; status: string; first_error: string | null }[]): Warehouse {
+function ledgerStub(
+  rows: { bucket: string; key: string; version: string; status: string; first_error: string | null }[],
+): Warehouse {
   return {
     engine: 'duckdb',
     query: async <T extends Row = Row>(_sql: string, params: readonly Param[] = []) => {
       const hits: Row[] = [];
       for (let i = 0; i < params.length; i += 3) {
-        const r = rows.find((x) => x.bucket === params[i] && x.key === params[i + 1] && x.version === params[i + 2]);
+        const r = rows.find(
+          (x) => x.bucket === params[i] && x.key === params[i + 1] && x.version === params[i + 2],
+        );
         if (r) hits.push({ ...r, attempts: 5 });
       }
       return hits as T[];
@@ -72,9 +81,16 @@ describe('peekDlq', () => {
     const peeked = await peekDlq(new SQSClient({ region: 'eu-west-2' }), DLQ);
     // Assess
     expect(peeked.map((m) => m.MessageId)).toEqual(all.map((m) => m.MessageId));
-    const released = sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand).flatMap((c) => c.args[0].input.Entries!);
-    expect(released.map((e) => [e.ReceiptHandle, e.VisibilityTimeout])).toEqual(all.map((m) => [m.ReceiptHandle, 0]));
-    expect(sqsMock.commandCalls(ReceiveMessageCommand)[0]!.args[0].input).toMatchObject({ QueueUrl: DLQ, WaitTimeSeconds: 1 });
+    const released = sqsMock
+      .commandCalls(ChangeMessageVisibilityBatchCommand)
+      .flatMap((c) => c.args[0].input.Entries!);
+    expect(released.map((e) => [e.ReceiptHandle, e.VisibilityTimeout])).toEqual(
+      all.map((m) => [m.ReceiptHandle, 0]),
+    );
+    expect(sqsMock.commandCalls(ReceiveMessageCommand)[0]!.args[0].input).toMatchObject({
+      QueueUrl: DLQ,
+      WaitTimeSeconds: 1,
+    });
   });
 });
 
@@ -91,9 +107,27 @@ describe('explainMessages', () => {
       message('f', s3TestEventBody()),
     ];
     const wh = ledgerStub([
-      { bucket: 'landing', key: 'transactions/d=2024-01-01/x.json.gz', version: 'e1', status: 'failed', first_error: 'unreadable: incorrect header check' },
-      { bucket: 'landing', key: 'transactions/d=2024-01-02/y.json.gz', version: 'e2', status: 'failed', first_error: 'unreadable: incorrect header check' },
-      { bucket: 'landing', key: 'transactions/d=2024-01-03/z.json', version: 'e3', status: 'loaded', first_error: null },
+      {
+        bucket: 'landing',
+        key: 'transactions/d=2024-01-01/x.json.gz',
+        version: 'e1',
+        status: 'failed',
+        first_error: 'unreadable: incorrect header check',
+      },
+      {
+        bucket: 'landing',
+        key: 'transactions/d=2024-01-02/y.json.gz',
+        version: 'e2',
+        status: 'failed',
+        first_error: 'unreadable: incorrect header check',
+      },
+      {
+        bucket: 'landing',
+        key: 'transactions/d=2024-01-03/z.json',
+        version: 'e3',
+        status: 'loaded',
+        first_error: null,
+      },
     ]);
     // Act
     const explained = await explainMessages(wh, messages, routes);
@@ -106,8 +140,15 @@ describe('explainMessages', () => {
       ['e', 'not an S3 notification: body is not JSON'],
       ['f', 's3:TestEvent (acknowledged on redrive)'],
     ]);
-    expect(explained[0]).toMatchObject({ receiveCount: 5, sentAt: '2024-01-02T03:04:05.000Z', objects: ['transactions/d=2024-01-01/x.json.gz@e1'] });
-    expect(summariseReasons(explained)[0]).toEqual({ reason: 'failed: unreadable: incorrect header check', count: 2 });
+    expect(explained[0]).toMatchObject({
+      receiveCount: 5,
+      sentAt: '2024-01-02T03:04:05.000Z',
+      objects: ['transactions/d=2024-01-01/x.json.gz@e1'],
+    });
+    expect(summariseReasons(explained)[0]).toEqual({
+      reason: 'failed: unreadable: incorrect header check',
+      count: 2,
+    });
     expect(summariseReasons(explained).reduce((s, r) => s + r.count, 0)).toBe(messages.length);
   });
 });
@@ -121,19 +162,34 @@ describe('redrive', () => {
       .resolvesOnce({ Results: [{ Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 3 }] })
       .resolves({ Results: [{ Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 7 }] });
     // Act
-    const result = await redrive({ sqs: new SQSClient({ region: 'eu-west-2' }), dlqUrl: DLQ, queueUrl: QUEUE, pollMs: 1 });
+    const result = await redrive({
+      sqs: new SQSClient({ region: 'eu-west-2' }),
+      dlqUrl: DLQ,
+      queueUrl: QUEUE,
+      pollMs: 1,
+    });
     // Assess
     expect(result).toEqual({ method: 'move-task', moved: 7, status: 'COMPLETED', taskHandle: 'handle-1' });
-    expect(sqsMock.commandCalls(StartMessageMoveTaskCommand)[0]!.args[0].input).toEqual({ SourceArn: arnOf(DLQ), DestinationArn: arnOf(QUEUE) });
-    expect(sqsMock.commandCalls(ListMessageMoveTasksCommand)[0]!.args[0].input).toEqual({ SourceArn: arnOf(DLQ), MaxResults: 1 });
+    expect(sqsMock.commandCalls(StartMessageMoveTaskCommand)[0]!.args[0].input).toEqual({
+      SourceArn: arnOf(DLQ),
+      DestinationArn: arnOf(QUEUE),
+    });
+    expect(sqsMock.commandCalls(ListMessageMoveTasksCommand)[0]!.args[0].input).toEqual({
+      SourceArn: arnOf(DLQ),
+      MaxResults: 1,
+    });
   });
 
   it('reports a failed move task with its reason', async () => {
     sqsMock.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'h' });
-    sqsMock.on(ListMessageMoveTasksCommand).resolves({ Results: [{ Status: 'FAILED', FailureReason: 'AccessDenied', ApproximateNumberOfMessagesMoved: 0 }] });
-    await expect(redrive({ sqs: new SQSClient({ region: 'eu-west-2' }), dlqUrl: DLQ, queueUrl: QUEUE, pollMs: 1 })).rejects.toThrow(
-      /DLQ move task failed: AccessDenied/,
-    );
+    sqsMock
+      .on(ListMessageMoveTasksCommand)
+      .resolves({
+        Results: [{ Status: 'FAILED', FailureReason: 'AccessDenied', ApproximateNumberOfMessagesMoved: 0 }],
+      });
+    await expect(
+      redrive({ sqs: new SQSClient({ region: 'eu-west-2' }), dlqUrl: DLQ, queueUrl: QUEUE, pollMs: 1 }),
+    ).rejects.toThrow(/DLQ move task failed: AccessDenied/);
   });
 
   it('falls back to receive/send/delete where the server has no move task, deleting only what was sent', async () => {
@@ -144,10 +200,20 @@ describe('redrive', () => {
       .on(ReceiveMessageCommand)
       .resolvesOnce({ Messages: [message('a', 'A'), message('b', 'B'), message('c', 'C')] })
       .resolves({ Messages: [] });
-    sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: '0', MessageId: 'x', MD5OfMessageBody: '' }, { Id: '2', MessageId: 'y', MD5OfMessageBody: '' }], Failed: [] });
+    sqsMock.on(SendMessageBatchCommand).resolves({
+      Successful: [
+        { Id: '0', MessageId: 'x', MD5OfMessageBody: '' },
+        { Id: '2', MessageId: 'y', MD5OfMessageBody: '' },
+      ],
+      Failed: [],
+    });
     sqsMock.on(DeleteMessageBatchCommand).resolves({ Successful: [] });
     // Act
-    const result = await redrive({ sqs: new SQSClient({ region: 'eu-west-2' }), dlqUrl: DLQ, queueUrl: QUEUE });
+    const result = await redrive({
+      sqs: new SQSClient({ region: 'eu-west-2' }),
+      dlqUrl: DLQ,
+      queueUrl: QUEUE,
+    });
     // Assess
     expect(result).toEqual({ method: 'manual', moved: 2, status: 'COMPLETED' });
     const sent = sqsMock.commandCalls(SendMessageBatchCommand)[0]!.args[0].input;
@@ -159,8 +225,12 @@ describe('redrive', () => {
   });
 
   it('does not hide other errors behind the fallback', async () => {
-    sqsMock.on(StartMessageMoveTaskCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
-    await expect(redrive({ sqs: new SQSClient({ region: 'eu-west-2' }), dlqUrl: DLQ, queueUrl: QUEUE })).rejects.toThrow('denied');
+    sqsMock
+      .on(StartMessageMoveTaskCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+    await expect(
+      redrive({ sqs: new SQSClient({ region: 'eu-west-2' }), dlqUrl: DLQ, queueUrl: QUEUE }),
+    ).rejects.toThrow('denied');
     expect(sqsMock.commandCalls(ReceiveMessageCommand)).toHaveLength(0);
   });
 });

@@ -73,7 +73,9 @@ describe('replayNotification', () => {
     const body = replayNotification(object, { bucket: 'landing', region: 'eu-west-2', style: 'local' });
     const parsed = parseMessageBody(body, routes);
     // Assess
-    expect(JSON.parse(body).Records[0].s3.object.key).toBe('starter/transactions/d%3D2018-09-03/day+one%2Bmore.json');
+    expect(JSON.parse(body).Records[0].s3.object.key).toBe(
+      'starter/transactions/d%3D2018-09-03/day+one%2Bmore.json',
+    );
     expect(parsed).toEqual({
       kind: 'files',
       ignored: [],
@@ -95,11 +97,21 @@ describe('replayNotification', () => {
 
   it('carries the version id of a versioned bucket, which becomes the version identity', () => {
     const body = replayNotification(
-      { key: 'customers.csv', size: 9, etag: 'abc', versionId: 'v-42', lastModified: new Date('2020-01-01T00:00:00Z') },
+      {
+        key: 'customers.csv',
+        size: 9,
+        etag: 'abc',
+        versionId: 'v-42',
+        lastModified: new Date('2020-01-01T00:00:00Z'),
+      },
       { bucket: 'b', region: 'eu-west-2', style: 'aws' },
     );
     const parsed = parseMessageBody(body, routes);
-    expect(parsed.kind === 'files' && parsed.units[0]).toMatchObject({ version: 'v-42', versionId: 'v-42', dataset: 'customers' });
+    expect(parsed.kind === 'files' && parsed.units[0]).toMatchObject({
+      version: 'v-42',
+      versionId: 'v-42',
+      dataset: 'customers',
+    });
   });
 });
 
@@ -111,11 +123,18 @@ describe('sendBodies', () => {
     sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => {
       const failed: { Id: string; Code: string; SenderFault: boolean; Message: string }[] = [];
       for (const e of input.Entries) {
-        if (e.Id === '3' && firstCall) failed.push({ Id: e.Id, Code: 'InternalError', SenderFault: false, Message: 'try again' });
-        if (e.Id === '15') failed.push({ Id: e.Id, Code: 'InvalidMessageContents', SenderFault: true, Message: 'bad' });
+        if (e.Id === '3' && firstCall)
+          failed.push({ Id: e.Id, Code: 'InternalError', SenderFault: false, Message: 'try again' });
+        if (e.Id === '15')
+          failed.push({ Id: e.Id, Code: 'InvalidMessageContents', SenderFault: true, Message: 'bad' });
       }
       firstCall = false;
-      return { Successful: input.Entries.filter((e) => !failed.some((f) => f.Id === e.Id)).map((e) => ({ Id: e.Id })), Failed: failed };
+      return {
+        Successful: input.Entries.filter((e) => !failed.some((f) => f.Id === e.Id)).map((e) => ({
+          Id: e.Id,
+        })),
+        Failed: failed,
+      };
     });
     // Act
     const result = await sendBodies(new SQSClient({ region: 'eu-west-2' }), 'https://queue', bodies);
@@ -133,21 +152,49 @@ describe('listing and replay', () => {
   it('pages through ListObjectsV2, keeps routed keys since a date, and sends one message per object', async () => {
     // Prepare
     s3Mock
-      .on(ListObjectsV2Command, { Bucket: 'landing', Prefix: 'transactions/d=2018-09', ContinuationToken: undefined })
+      .on(ListObjectsV2Command, {
+        Bucket: 'landing',
+        Prefix: 'transactions/d=2018-09',
+        ContinuationToken: undefined,
+      })
       .resolves({
         IsTruncated: true,
         NextContinuationToken: 't1',
         Contents: [
-          { Key: 'transactions/d=2018-09-01/a.json', Size: 1, ETag: '"e1"', LastModified: at('2018-09-02T00:00:00Z') },
-          { Key: 'transactions/d=2018-09-01/notes.txt', Size: 1, ETag: '"e2"', LastModified: at('2018-09-02T00:00:00Z') },
+          {
+            Key: 'transactions/d=2018-09-01/a.json',
+            Size: 1,
+            ETag: '"e1"',
+            LastModified: at('2018-09-02T00:00:00Z'),
+          },
+          {
+            Key: 'transactions/d=2018-09-01/notes.txt',
+            Size: 1,
+            ETag: '"e2"',
+            LastModified: at('2018-09-02T00:00:00Z'),
+          },
         ],
       })
-      .on(ListObjectsV2Command, { Bucket: 'landing', Prefix: 'transactions/d=2018-09', ContinuationToken: 't1' })
+      .on(ListObjectsV2Command, {
+        Bucket: 'landing',
+        Prefix: 'transactions/d=2018-09',
+        ContinuationToken: 't1',
+      })
       .resolves({
         IsTruncated: false,
         Contents: [
-          { Key: 'transactions/d=2018-09-02/b.json', Size: 2, ETag: '"e3"', LastModified: at('2018-09-03T00:00:00Z') },
-          { Key: 'transactions/d=2018-09-03/c.json.gz', Size: 3, ETag: '"e4"', LastModified: at('2018-09-04T00:00:00Z') },
+          {
+            Key: 'transactions/d=2018-09-02/b.json',
+            Size: 2,
+            ETag: '"e3"',
+            LastModified: at('2018-09-03T00:00:00Z'),
+          },
+          {
+            Key: 'transactions/d=2018-09-03/c.json.gz',
+            Size: 3,
+            ETag: '"e4"',
+            LastModified: at('2018-09-04T00:00:00Z'),
+          },
         ],
       });
     sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({
@@ -166,9 +213,18 @@ describe('listing and replay', () => {
       since: parseSince('2018-09-03'),
     });
     // Assess
-    expect(result).toMatchObject({ listed: 4, older: 1, unrouted: ['transactions/d=2018-09-01/notes.txt'], sent: 2, failed: [] });
+    expect(result).toMatchObject({
+      listed: 4,
+      older: 1,
+      unrouted: ['transactions/d=2018-09-01/notes.txt'],
+      sent: 2,
+      failed: [],
+    });
     const sent = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!);
-    const keys = sent.map((e) => (parseMessageBody(e.MessageBody!, routes) as { units: { key: string; etag: string }[] }).units[0]!);
+    const keys = sent.map(
+      (e) =>
+        (parseMessageBody(e.MessageBody!, routes) as { units: { key: string; etag: string }[] }).units[0]!,
+    );
     expect(keys.map((u) => [u.key, u.etag])).toEqual([
       ['transactions/d=2018-09-02/b.json', 'e3'],
       ['transactions/d=2018-09-03/c.json.gz', 'e4'],
@@ -176,7 +232,11 @@ describe('listing and replay', () => {
   });
 
   it('--dry-run lists and sends nothing', async () => {
-    s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'customers.csv', Size: 1, ETag: '"e"', LastModified: at('2020-01-01T00:00:00Z') }] });
+    s3Mock
+      .on(ListObjectsV2Command)
+      .resolves({
+        Contents: [{ Key: 'customers.csv', Size: 1, ETag: '"e"', LastModified: at('2020-01-01T00:00:00Z') }],
+      });
     const result = await replay({
       s3: new S3Client({ region: 'eu-west-2' }),
       sqs: new SQSClient({ region: 'eu-west-2' }),
@@ -200,21 +260,51 @@ describe('listing and replay', () => {
         NextKeyMarker: 'a.json',
         NextVersionIdMarker: 'v1',
         Versions: [
-          { Key: 'a.json', VersionId: 'v2', IsLatest: true, ETag: '"e2"', Size: 2, LastModified: at('2020-01-02T00:00:00Z') },
-          { Key: 'a.json', VersionId: 'v1', IsLatest: false, ETag: '"e1"', Size: 1, LastModified: at('2020-01-01T00:00:00Z') },
+          {
+            Key: 'a.json',
+            VersionId: 'v2',
+            IsLatest: true,
+            ETag: '"e2"',
+            Size: 2,
+            LastModified: at('2020-01-02T00:00:00Z'),
+          },
+          {
+            Key: 'a.json',
+            VersionId: 'v1',
+            IsLatest: false,
+            ETag: '"e1"',
+            Size: 1,
+            LastModified: at('2020-01-01T00:00:00Z'),
+          },
         ],
       })
       .on(ListObjectVersionsCommand, { Bucket: 'b', KeyMarker: 'a.json', VersionIdMarker: 'v1' })
       .resolves({
         IsTruncated: false,
         Versions: [
-          { Key: 'gone.json', VersionId: 'g1', IsLatest: false, ETag: '"g"', Size: 1, LastModified: at('2020-01-01T00:00:00Z') },
-          { Key: 'old.json', VersionId: 'null', IsLatest: true, ETag: '"o"', Size: 1, LastModified: at('2019-01-01T00:00:00Z') },
+          {
+            Key: 'gone.json',
+            VersionId: 'g1',
+            IsLatest: false,
+            ETag: '"g"',
+            Size: 1,
+            LastModified: at('2020-01-01T00:00:00Z'),
+          },
+          {
+            Key: 'old.json',
+            VersionId: 'null',
+            IsLatest: true,
+            ETag: '"o"',
+            Size: 1,
+            LastModified: at('2019-01-01T00:00:00Z'),
+          },
         ],
         DeleteMarkers: [{ Key: 'gone.json', VersionId: 'd1', IsLatest: true }],
       });
     // Act
-    const objects = await collect(listLanding(new S3Client({ region: 'eu-west-2' }), 'b', { versioned: true }));
+    const objects = await collect(
+      listLanding(new S3Client({ region: 'eu-west-2' }), 'b', { versioned: true }),
+    );
     // Assess
     expect(objects.map((o) => [o.key, o.versionId, o.etag])).toEqual([
       ['a.json', 'v2', 'e2'],
@@ -225,8 +315,20 @@ describe('listing and replay', () => {
   it('selectObjects routes keys and parseSince rejects what is not a date', () => {
     const sel = selectObjects(
       [
-        { key: 'products.csv', size: 1, etag: 'e', versionId: undefined, lastModified: at('2020-01-01T00:00:00Z') },
-        { key: 'readme.md', size: 1, etag: 'f', versionId: undefined, lastModified: at('2020-01-01T00:00:00Z') },
+        {
+          key: 'products.csv',
+          size: 1,
+          etag: 'e',
+          versionId: undefined,
+          lastModified: at('2020-01-01T00:00:00Z'),
+        },
+        {
+          key: 'readme.md',
+          size: 1,
+          etag: 'f',
+          versionId: undefined,
+          lastModified: at('2020-01-01T00:00:00Z'),
+        },
       ],
       routes,
     );

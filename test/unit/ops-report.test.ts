@@ -14,9 +14,23 @@ function data(overrides: Partial<ReportData> = {}): ReportData {
     generatedAt: '2024-03-01T12:00:00.000Z',
     stage: 'local',
     engine: 'duckdb',
-    freshness: { newestArrivalAt: '2024-03-01 10:00:00', newestPurchaseAt: '2024-02-29 23:00:00', arrivalAgeSeconds: 7200, maxAgeHours: 24 },
+    freshness: {
+      newestArrivalAt: '2024-03-01 10:00:00',
+      newestPurchaseAt: '2024-02-29 23:00:00',
+      arrivalAgeSeconds: 7200,
+      maxAgeHours: 24,
+    },
     totals: [{ dataset: 'transactions', files: 2, rowsLoaded: 1234, rowsQuarantined: 1 }],
-    days: [{ day: '2024-03-01', filesLoaded: 2, rowsLoaded: 1234, rowsQuarantined: 1, filesFailed: 0, filesSuperseded: 0 }],
+    days: [
+      {
+        day: '2024-03-01',
+        filesLoaded: 2,
+        rowsLoaded: 1234,
+        rowsQuarantined: 1,
+        filesFailed: 0,
+        filesSuperseded: 0,
+      },
+    ],
     failures: [],
     quarantineReasons: [],
     tests: null,
@@ -33,14 +47,29 @@ function data(overrides: Partial<ReportData> = {}): ReportData {
 describe('renderReport', () => {
   it('is self-contained: no script, no external resource, a CSP that forbids any', () => {
     const html = renderReport(data());
-    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`);
+    expect(html).toContain(
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
+    );
     expect(html).not.toMatch(/<script|<link|<img|src=|@import|url\(/i);
-    expect(html.match(/https?:\/\/[^"\s]*/g)).toEqual(['http://www.w3.org/2000/svg', 'http://www.w3.org/2000/svg']);
+    expect(html.match(/https?:\/\/[^"\s]*/g)).toEqual([
+      'http://www.w3.org/2000/svg',
+      'http://www.w3.org/2000/svg',
+    ]);
   });
 
   it('escapes everything that comes from the warehouse', () => {
     const html = renderReport(
-      data({ failures: [{ key: 'transactions/<img src=x onerror=alert(1)>.json', version: '"v"', attempts: 2, error: '<b>boom</b> & more', at: null }] }),
+      data({
+        failures: [
+          {
+            key: 'transactions/<img src=x onerror=alert(1)>.json',
+            version: '"v"',
+            attempts: 2,
+            error: '<b>boom</b> & more',
+            at: null,
+          },
+        ],
+      }),
     );
     expect(html).not.toContain('<img src=x');
     expect(html).toContain('transactions/&lt;img src=x onerror=alert(1)&gt;.json');
@@ -80,7 +109,9 @@ describe('charts', () => {
       { label: 'c', value: 0 },
     ];
     const svg = columnChart({ id: 'x', title: 'T', bars });
-    const rects = [...svg.matchAll(/<rect class="bar" data-label="(\w)" data-value="(\d+)"[^>]* height="([\d.]+)"/g)].map((m) => [m[1], Number(m[2]), Number(m[3])] as const);
+    const rects = [
+      ...svg.matchAll(/<rect class="bar" data-label="(\w)" data-value="(\d+)"[^>]* height="([\d.]+)"/g),
+    ].map((m) => [m[1], Number(m[2]), Number(m[3])] as const);
     expect(rects.map((r) => [r[0], r[1]])).toEqual(bars.map((b) => [b.label, b.value]));
     expect(rects[0]![2] / rects[1]![2]).toBeCloseTo(0.4, 2);
     expect(rects[2]![2]).toBe(0);
@@ -110,15 +141,28 @@ describe('formatDuration and timestamps', () => {
 });
 
 describe('measureArrivalLag', () => {
-  const stub = (rows: Row[]): Warehouse => ({ engine: 'snowflake', query: async () => rows }) as unknown as Warehouse;
+  const stub = (rows: Row[]): Warehouse =>
+    ({ engine: 'snowflake', query: async () => rows }) as unknown as Warehouse;
 
   it('is the build time minus the newest arrival, in seconds (upper-case columns from Snowflake too)', async () => {
-    const lag = await measureArrivalLag(stub([{ NEWEST_ARRIVAL_AT: '2024-03-01 10:00:00.400' }]), new Date('2024-03-01T12:30:00Z'));
-    expect(lag).toEqual({ newestArrivalAt: '2024-03-01 10:00:00', lagSeconds: Math.round((2.5 * 3600 * 1000 - 400) / 1000) });
+    const lag = await measureArrivalLag(
+      stub([{ NEWEST_ARRIVAL_AT: '2024-03-01 10:00:00.400' }]),
+      new Date('2024-03-01T12:30:00Z'),
+    );
+    expect(lag).toEqual({
+      newestArrivalAt: '2024-03-01 10:00:00',
+      lagSeconds: Math.round((2.5 * 3600 * 1000 - 400) / 1000),
+    });
   });
 
   it('is null when nothing is loaded', async () => {
-    expect(await measureArrivalLag(stub([{ newest_arrival_at: null }]), new Date())).toEqual({ newestArrivalAt: null, lagSeconds: null });
-    expect(await measureArrivalLag(stub([]), new Date())).toEqual({ newestArrivalAt: null, lagSeconds: null });
+    expect(await measureArrivalLag(stub([{ newest_arrival_at: null }]), new Date())).toEqual({
+      newestArrivalAt: null,
+      lagSeconds: null,
+    });
+    expect(await measureArrivalLag(stub([]), new Date())).toEqual({
+      newestArrivalAt: null,
+      lagSeconds: null,
+    });
   });
 });

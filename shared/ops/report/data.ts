@@ -97,11 +97,16 @@ export interface ReadOptions {
   freshnessMaxAgeHours?: number;
 }
 
-const lower = (row: Row): Record<string, Scalar> => Object.fromEntries(Object.entries(row).map(([k, v]) => [k.toLowerCase(), v]));
+const lower = (row: Row): Record<string, Scalar> =>
+  Object.fromEntries(Object.entries(row).map(([k, v]) => [k.toLowerCase(), v]));
 const num = (v: Scalar | undefined): number => (v === null || v === undefined ? 0 : Number(v));
 const str = (v: Scalar | undefined): string | null => (v === null || v === undefined ? null : String(v));
 
-async function rows(wh: Warehouse, sql: string, params: (string | number)[] = []): Promise<Record<string, Scalar>[]> {
+async function rows(
+  wh: Warehouse,
+  sql: string,
+  params: (string | number)[] = [],
+): Promise<Record<string, Scalar>[]> {
   return (await wh.query(sql, params)).map(lower);
 }
 
@@ -156,7 +161,12 @@ export async function readReportData(wh: Warehouse, opts: ReadOptions): Promise<
         group by dataset
         order by dataset`,
     )
-  ).map((r) => ({ dataset: String(r.dataset), files: num(r.files), rowsLoaded: num(r.rows_loaded), rowsQuarantined: num(r.rows_quarantined) }));
+  ).map((r) => ({
+    dataset: String(r.dataset),
+    files: num(r.files),
+    rowsLoaded: num(r.rows_loaded),
+    rowsQuarantined: num(r.rows_quarantined),
+  }));
 
   // A failure is open until a later version of the same key loaded.
   const failures = (
@@ -172,7 +182,13 @@ export async function readReportData(wh: Warehouse, opts: ReadOptions): Promise<
         order by f.updated_at desc
         limit 100`,
     )
-  ).map((r) => ({ key: String(r.key), version: String(r.version), attempts: num(r.attempts), error: str(r.first_error), at: str(r.updated_at) }));
+  ).map((r) => ({
+    key: String(r.key),
+    version: String(r.version),
+    attempts: num(r.attempts),
+    error: str(r.first_error),
+    at: str(r.updated_at),
+  }));
 
   const quarantineReasons = (
     await rows(
@@ -192,7 +208,10 @@ export async function readReportData(wh: Warehouse, opts: ReadOptions): Promise<
 
   let tests: ReportData['tests'] = null;
   if (await tableExists(wh, RESULTS_TABLE)) {
-    const [latest] = await rows(wh, `select run_id, max(ran_at) as ran_at from ${RESULTS_TABLE} group by run_id order by ran_at desc limit 1`);
+    const [latest] = await rows(
+      wh,
+      `select run_id, max(ran_at) as ran_at from ${RESULTS_TABLE} group by run_id order by ran_at desc limit 1`,
+    );
     if (latest) {
       const results = await rows(
         wh,
@@ -240,7 +259,11 @@ export async function readReportData(wh: Warehouse, opts: ReadOptions): Promise<
         group by extract(year from purchased_at), extract(month from purchased_at)
         order by y, m`,
     )
-  ).map((r) => ({ month: `${num(r.y)}-${String(num(r.m)).padStart(2, '0')}`, items: num(r.items), amount: num(r.amount) }));
+  ).map((r) => ({
+    month: `${num(r.y)}-${String(num(r.m)).padStart(2, '0')}`,
+    items: num(r.items),
+    amount: num(r.amount),
+  }));
 
   // one category per product even if the snapshot repeats a product (a data test reports that)
   const categories = (
@@ -265,7 +288,10 @@ export async function readReportData(wh: Warehouse, opts: ReadOptions): Promise<
     freshness: {
       newestArrivalAt,
       newestPurchaseAt: str(purchase?.newest_purchase_at),
-      arrivalAgeSeconds: newestArrivalAt === null ? null : Math.max(0, Math.round((now.getTime() - parseWarehouseTimestamp(newestArrivalAt)) / 1000)),
+      arrivalAgeSeconds:
+        newestArrivalAt === null
+          ? null
+          : Math.max(0, Math.round((now.getTime() - parseWarehouseTimestamp(newestArrivalAt)) / 1000)),
       maxAgeHours: opts.freshnessMaxAgeHours ?? 24,
     },
     totals,

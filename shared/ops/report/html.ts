@@ -10,7 +10,8 @@ import type { ReportData, RunRow, TestResultRow } from './data';
 import { barChart, columnChart } from './svg';
 
 const int = (n: number) => Math.round(n).toLocaleString('en-GB');
-const money = (n: number) => n.toLocaleString('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const money = (n: number) =>
+  n.toLocaleString('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
 export function formatDuration(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return '—';
@@ -33,22 +34,38 @@ function runTone(r: RunRow): Tone {
   return r.status === 'published' || r.status === 'built' ? 'ok' : r.status === 'withheld' ? 'warn' : 'bad';
 }
 
-function card(title: string, value: string, detail: string, tone: Tone, metric: string, raw: string | number | null): string {
+function card(
+  title: string,
+  value: string,
+  detail: string,
+  tone: Tone,
+  metric: string,
+  raw: string | number | null,
+): string {
   return `<div class="card ${tone}"><div class="card-title">${e(title)}</div>
 <div class="card-value" data-metric="${e(metric)}" data-value="${e(raw ?? '')}">${value}</div>
 <div class="card-detail">${detail}</div></div>`;
 }
 
-function table(id: string, head: string[], rows: string[][], numericFrom = 1, empty = 'nothing to show'): string {
+function table(
+  id: string,
+  head: string[],
+  rows: string[][],
+  numericFrom = 1,
+  empty = 'nothing to show',
+): string {
   if (rows.length === 0) return `<p class="empty" data-table="${e(id)}">${e(empty)}</p>`;
   const th = head.map((h, i) => `<th${i >= numericFrom ? ' class="num"' : ''}>${e(h)}</th>`).join('');
   const body = rows
-    .map((r) => `<tr>${r.map((c, i) => `<td${i >= numericFrom ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`)
+    .map(
+      (r) => `<tr>${r.map((c, i) => `<td${i >= numericFrom ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`,
+    )
     .join('\n');
   return `<table data-table="${e(id)}"><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
-const cell = (name: string, value: number, text = int(value)) => `<span data-cell="${e(name)}" data-value="${value}">${text}</span>`;
+const cell = (name: string, value: number, text = int(value)) =>
+  `<span data-cell="${e(name)}" data-value="${value}">${text}</span>`;
 
 export function renderReport(d: ReportData): string {
   const liveRows = d.totals.reduce((s, t) => s + t.rowsLoaded, 0);
@@ -79,7 +96,9 @@ export function renderReport(d: ReportData): string {
     card(
       'Arrival → build lag',
       lastRun ? e(formatDuration(lastRun.lagSeconds)) : 'no rebuild yet',
-      lastRun ? `last rebuild ${e(lastRun.runId)}: ${badge(lastRun.status, runTone(lastRun))}` : 'run npm run rebuild',
+      lastRun
+        ? `last rebuild ${e(lastRun.runId)}: ${badge(lastRun.status, runTone(lastRun))}`
+        : 'run npm run rebuild',
       lastRun ? runTone(lastRun) : 'muted',
       'lag-seconds',
       lastRun?.lagSeconds ?? null,
@@ -141,7 +160,12 @@ export function renderReport(d: ReportData): string {
   const failures = table(
     'failures',
     ['object', 'attempts', 'first error', 'last attempt'],
-    d.failures.map((f) => [`<code>${e(f.key)}</code><br><small>${e(f.version)}</small>`, int(f.attempts), e(f.error ?? ''), e(f.at ?? '')]),
+    d.failures.map((f) => [
+      `<code>${e(f.key)}</code><br><small>${e(f.version)}</small>`,
+      int(f.attempts),
+      e(f.error ?? ''),
+      e(f.at ?? ''),
+    ]),
     1,
     'no open failures',
   );
@@ -195,7 +219,11 @@ export function renderReport(d: ReportData): string {
   const monthTable = table(
     'purchases-per-month',
     ['month', 'items', 'amount'],
-    d.months.map((m) => [e(m.month), cell(`items-${m.month}`, m.items), cell(`amount-${m.month}`, m.amount, money(m.amount))]),
+    d.months.map((m) => [
+      e(m.month),
+      cell(`items-${m.month}`, m.items),
+      cell(`amount-${m.month}`, m.amount, money(m.amount)),
+    ]),
   );
   const categoryChart = barChart({
     id: 'purchases-per-category',
@@ -206,7 +234,11 @@ export function renderReport(d: ReportData): string {
   const categoryTable = table(
     'purchases-per-category',
     ['category', 'items', 'amount'],
-    d.categories.map((c) => [e(c.category), cell(`items-${c.category}`, c.items), cell(`amount-${c.category}`, c.amount, money(c.amount))]),
+    d.categories.map((c) => [
+      e(c.category),
+      cell(`items-${c.category}`, c.items),
+      cell(`amount-${c.category}`, c.amount, money(c.amount)),
+    ]),
   );
 
   return `<!doctype html>

@@ -14,7 +14,10 @@ export interface WriteReportOptions extends ReadOptions {
   out: string;
 }
 
-export async function writeReport(wh: Warehouse, opts: WriteReportOptions): Promise<{ file: string; data: ReportData; bytes: number }> {
+export async function writeReport(
+  wh: Warehouse,
+  opts: WriteReportOptions,
+): Promise<{ file: string; data: ReportData; bytes: number }> {
   const data = await readReportData(wh, opts);
   const html = renderReport(data);
   const file = path.resolve(opts.out);

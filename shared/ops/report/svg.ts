@@ -68,7 +68,8 @@ export function columnChart(o: ChartOptions): string {
       );
     }
   });
-  if (o.bars.length === 0) parts.push(`<text class="empty" x="${width / 2}" y="${height / 2}" text-anchor="middle">no data</text>`);
+  if (o.bars.length === 0)
+    parts.push(`<text class="empty" x="${width / 2}" y="${height / 2}" text-anchor="middle">no data</text>`);
   return svg(o, width, height, parts);
 }
 
@@ -91,7 +92,8 @@ export function barChart(o: ChartOptions): string {
       `<text class="value" x="${r1(m.left + w + 6)}" y="${y + rowH / 2 + 4}">${escapeHtml(format(b.value))}</text>`,
     );
   });
-  if (o.bars.length === 0) parts.push(`<text class="empty" x="${width / 2}" y="${height / 2}" text-anchor="middle">no data</text>`);
+  if (o.bars.length === 0)
+    parts.push(`<text class="empty" x="${width / 2}" y="${height / 2}" text-anchor="middle">no data</text>`);
   return svg(o, width, height, parts);
 }
 
