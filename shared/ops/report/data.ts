@@ -132,7 +132,7 @@ export async function readReportData(wh: Warehouse, opts: ReadOptions): Promise<
   const days = (
     await rows(
       wh,
-      `select cast(coalesce(loaded_at, updated_at) as date) as day,
+      `select cast(coalesce(loaded_at, updated_at) as date) as load_day,
               sum(case when status in ('loaded', 'replaced') then 1 else 0 end) as files_loaded,
               sum(case when status in ('loaded', 'replaced') then rows_loaded else 0 end) as rows_loaded,
               sum(case when status in ('loaded', 'replaced') then rows_quarantined else 0 end) as rows_quarantined,
@@ -140,11 +140,11 @@ export async function readReportData(wh: Warehouse, opts: ReadOptions): Promise<
               sum(case when status = 'superseded' then 1 else 0 end) as files_superseded
          from raw.file_ledger
         group by cast(coalesce(loaded_at, updated_at) as date)
-        order by day desc
+        order by load_day desc
         limit ${Number(dayLimit)}`,
     )
   ).map((r) => ({
-    day: String(r.day),
+    day: String(r.load_day),
     filesLoaded: num(r.files_loaded),
     rowsLoaded: num(r.rows_loaded),
     rowsQuarantined: num(r.rows_quarantined),
