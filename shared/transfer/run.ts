@@ -18,7 +18,7 @@ import { createPartWriter, pseudonymisationKey, type PublishProgress } from '../
 import { s3 } from '../storage/object-store';
 import { warehouse as defaultWarehouse } from '../warehouse';
 import { parseTableName, tableLabel } from '../warehouse/identifiers';
-import type { Warehouse } from '../warehouse/port';
+import type { Row, Warehouse } from '../warehouse/port';
 import { buildAggregateSql, monthPartition, planTransfer, type TransferPlan } from './plan';
 import {
   newTransferRunId,
@@ -154,7 +154,18 @@ async function runStream(ctx: {
   try {
     let months = 0;
     const rows = ctx.warehouse.stream(sql);
-    for await (const month of splitByKey(rows, (row) => monthPartition(row[plan.monthKey]))) {
+    // rows arrive ordered by month, so the last value's partition is almost always the answer
+    let lastValue: unknown = Symbol('none');
+    let lastPartition = '';
+    const partitionOf = (row: Row): string => {
+      const value = row[plan.monthKey];
+      if (value !== lastValue) {
+        lastValue = value;
+        lastPartition = monthPartition(value);
+      }
+      return lastPartition;
+    };
+    for await (const month of splitByKey(rows, partitionOf)) {
       await writer.writePartition(month.key, month.batches);
       months++;
     }
