@@ -6,6 +6,8 @@
  *   node --import tsx bench/transfer-case.ts <case> <json options>
  */
 import '../local/env';
+import { randomBytes } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { resetConfig } from '../shared/config';
 import { setLogSink } from '../shared/logger';
 import { createS3Client, setS3Client } from '../shared/storage/object-store';
@@ -23,6 +25,9 @@ export interface CaseOptions {
   /** native-copy: where DuckDB writes its partitioned files. */
   outDir?: string;
   runId?: string;
+  /** put-floor: how many objects of which size. */
+  objects?: number;
+  objectBytes?: number;
 }
 
 export interface CaseResult {
@@ -97,6 +102,25 @@ async function main(): Promise<void> {
         run_id: opts.runId,
       });
       result = { rows: r.row_count, bytes: r.bytes, files: r.parts };
+      break;
+    }
+    case 'put-floor': {
+      // the local S3 server's cost per object alone: as many PUTs of the same size, 8 at a time
+      // (the part writer's limit for finishing parts), nothing else
+      const client = createS3Client();
+      const body = randomBytes(Math.max(1, opts.objectBytes ?? 1));
+      const count = opts.objects ?? 0;
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let i = next++; i < count; i = next++) {
+            await client.send(
+              new PutObjectCommand({ Bucket: 'exports', Key: `floor/${opts.runId}/${i}`, Body: body }),
+            );
+          }
+        }),
+      );
+      result = { rows: 0, files: count, bytes: body.length * count };
       break;
     }
     default:

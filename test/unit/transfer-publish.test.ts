@@ -210,6 +210,33 @@ describe('encoders', () => {
     ]);
   });
 
+  it('csv.gz: awkward values read back unchanged with csv-parse', async () => {
+    // Prepare: quotes, separators, line breaks, spaces, unicode, a formula-looking value, JSON
+    const awkward = [
+      'a"b',
+      'x,y',
+      'line\nbreak',
+      'cr\rlf\r\n',
+      '  padded  ',
+      'ünïcødé ✓',
+      '=1+1',
+      '"',
+      ',',
+      ' ',
+    ];
+    const columns: ColumnSpec[] = [
+      { name: 'v', kind: 'text' },
+      { name: 'o', kind: 'other' },
+    ];
+    const rows = awkward.map((v) => ({ v, o: v === '"' ? '{"k":[1,"x"]}' : null }));
+
+    // Act
+    const text = await encode('csv.gz', columns, [rows]);
+
+    // Assess
+    expect(parse(text, { columns: true })).toEqual(rows.map((r) => ({ v: r.v, o: r.o ?? '' })));
+  });
+
   it('csv.gz of no rows still has its header', async () => {
     expect(await encode('csv.gz', COLUMNS, [])).toBe('month,id,n\n');
   });
