@@ -103,7 +103,9 @@ export async function runUnload(ctx: {
   });
   const output = await ctx.warehouse.query(sql);
   // by key in code-point order, which puts month=__null__ after the months, as the stream mode does
-  const parts = partsFromUnload(output, keyPrefix).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const parts = partsFromUnload(output, keyPrefix).sort((a, b) =>
+    a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+  );
   const manifest = buildManifest({
     bucket: location.bucket,
     runPrefix: `${location.path}${ctx.runPrefix}`,
