@@ -3,7 +3,7 @@
  * becomes a message whose body is what S3 itself would send.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
  */
-import { encodeS3Key } from '../../shared/events/s3-key';
+import { s3NotificationBody } from '../../shared/events/s3-notification';
 import type { S3rverEvent } from './s3';
 
 let counter = 0;
@@ -30,39 +30,21 @@ export interface NotificationTarget {
 
 /** Build the S3 notification body for one s3rver event, or undefined when it should not notify. */
 export function toS3Notification(event: S3rverEvent, target: NotificationTarget): string | undefined {
-  const records = event.Records.filter(
+  const events = event.Records.filter(
     (r) => target.buckets.has(r.s3.bucket.name) && r.eventName.startsWith('ObjectCreated:'),
-  ).map((r) => {
-    const eTag = (r.s3.object.eTag ?? '').replace(/"/g, '');
+  ).map((r) => ({
+    bucket: r.s3.bucket.name,
+    key: r.s3.object.key,
+    size: r.s3.object.size ?? 0,
+    eTag: (r.s3.object.eTag ?? '').replace(/"/g, ''),
+    sequencer: nextSequencer(),
+    eventTime: new Date().toISOString(),
+    region: target.region,
     // s3rver reports both a completed multipart upload and an HTML-form POST upload as 'Post'
     // (with a whole-object MD5 ETag either way). Nothing local uploads through HTML forms, so
     // it is a multipart completion, which S3 names CompleteMultipartUpload.
-    const eventName = r.eventName === 'ObjectCreated:Post' ? 'ObjectCreated:CompleteMultipartUpload' : r.eventName;
-    return {
-      eventVersion: '2.1',
-      eventSource: 'aws:s3',
-      awsRegion: target.region,
-      eventTime: new Date().toISOString(),
-      eventName,
-      userIdentity: { principalId: 'AWS:LOCAL' },
-      requestParameters: { sourceIPAddress: '127.0.0.1' },
-      responseElements: { 'x-amz-request-id': 'LOCAL', 'x-amz-id-2': 'LOCAL' },
-      s3: {
-        s3SchemaVersion: '1.0',
-        configurationId: 'landing-object-created',
-        bucket: {
-          name: r.s3.bucket.name,
-          ownerIdentity: { principalId: 'LOCAL' },
-          arn: `arn:aws:s3:::${r.s3.bucket.name}`,
-        },
-        object: {
-          key: encodeS3Key(r.s3.object.key),
-          size: r.s3.object.size ?? 0,
-          eTag,
-          sequencer: nextSequencer(),
-        },
-      },
-    };
-  });
-  return records.length > 0 ? JSON.stringify({ Records: records }) : undefined;
+    eventName: r.eventName === 'ObjectCreated:Post' ? 'ObjectCreated:CompleteMultipartUpload' : r.eventName,
+    source: 'local-stack',
+  }));
+  return events.length > 0 ? s3NotificationBody(events) : undefined;
 }

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { routeKey } from './routing';
-import { decodeS3Key } from './s3-key';
+import { decodeS3Key, encodeS3Key } from './s3-key';
 import type { Route } from '../config';
 import type { FileUnit } from '../ingest/types';
 import { stripEtag } from '../storage/object-store';
@@ -90,4 +90,51 @@ export function parseMessageBody(body: string, routes: readonly Route[]): Parsed
     });
   }
   return { kind: 'files', units, ignored };
+}
+
+/** One object-created event, in the terms S3 notification records use. */
+export interface ObjectCreatedEvent {
+  bucket: string;
+  /** The object key as stored (decoded); the record carries it URL-encoded as S3 does. */
+  key: string;
+  size: number;
+  eTag: string;
+  versionId?: string;
+  sequencer: string;
+  eventTime: string;
+  region: string;
+  eventName?: string;
+  /** Who produced the event: shows in userIdentity and configurationId (e.g. 'local-stack', 'ops-replay'). */
+  source: string;
+}
+
+/**
+ * The body S3 puts on the queue for these events (event version 2.1), for the local stack's
+ * notifications and for replays: one shape, the one parseMessageBody reads.
+ */
+export function s3NotificationBody(events: readonly ObjectCreatedEvent[]): string {
+  return JSON.stringify({
+    Records: events.map((e) => ({
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: e.region,
+      eventTime: e.eventTime,
+      eventName: e.eventName ?? 'ObjectCreated:Put',
+      userIdentity: { principalId: `AWS:${e.source}` },
+      requestParameters: { sourceIPAddress: '127.0.0.1' },
+      responseElements: { 'x-amz-request-id': e.source.toUpperCase(), 'x-amz-id-2': e.source.toUpperCase() },
+      s3: {
+        s3SchemaVersion: '1.0',
+        configurationId: e.source,
+        bucket: { name: e.bucket, ownerIdentity: { principalId: e.source.toUpperCase() }, arn: `arn:aws:s3:::${e.bucket}` },
+        object: {
+          key: encodeS3Key(e.key),
+          size: e.size,
+          eTag: e.eTag,
+          ...(e.versionId ? { versionId: e.versionId } : {}),
+          sequencer: e.sequencer,
+        },
+      },
+    })),
+  });
 }

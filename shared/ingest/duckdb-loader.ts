@@ -3,6 +3,7 @@
  * project's S3 client, validated in TypeScript (./parse.ts), and appended with DuckDB's appender,
  * one transaction per file together with its ledger row.
  */
+import { mapLimit } from '../concurrency';
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import type { Dataset } from '../config';
 import { classifyError, UnreadableFileError } from '../errors';
@@ -235,17 +236,4 @@ async function appendFiles(c: DuckDBConnection, files: { unit: FileUnit; parsed:
         }
     });
   }
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }

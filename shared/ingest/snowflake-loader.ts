@@ -24,6 +24,7 @@
  * of the redelivery finds the files already landed and the lines still in the landing table). A
  * file that can never load fails terminally and its ledger row says why.
  */
+import { mapLimit } from '../concurrency';
 import { config, type Dataset } from '../config';
 import { classifyError, ConfigError, TerminalError, TransientError, UnreadableFileError, errorMessage, type PipelineError } from '../errors';
 import { logger as rootLogger, type Logger } from '../logger';
@@ -491,17 +492,4 @@ export class SnowflakeLoader implements DatasetLoader {
 
 function bound(b: { sql: string; binds: (string | number | null)[] }): [string, (string | number | null)[]] {
   return [b.sql, b.binds];
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }

@@ -26,7 +26,7 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Route } from '../config';
-import { encodeS3Key } from '../events/s3-key';
+import { s3NotificationBody } from '../events/s3-notification';
 import { collect, listLanding, selectObjects, type RoutedObject } from './landing';
 
 export type SequencerStyle = 'local' | 'aws';
@@ -56,36 +56,19 @@ export function replayNotification(
   o: RoutedObject | Omit<RoutedObject, 'dataset'>,
   ctx: NotificationContext,
 ): string {
-  return JSON.stringify({
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: ctx.region,
-        eventTime: o.lastModified.toISOString(),
-        eventName: 'ObjectCreated:Put',
-        userIdentity: { principalId: 'ops:replay' },
-        requestParameters: { sourceIPAddress: '127.0.0.1' },
-        responseElements: { 'x-amz-request-id': 'OPS-REPLAY', 'x-amz-id-2': 'OPS-REPLAY' },
-        s3: {
-          s3SchemaVersion: '1.0',
-          configurationId: 'ops-replay',
-          bucket: {
-            name: ctx.bucket,
-            ownerIdentity: { principalId: 'OPS' },
-            arn: `arn:aws:s3:::${ctx.bucket}`,
-          },
-          object: {
-            key: encodeS3Key(o.key),
-            size: o.size,
-            eTag: o.etag,
-            ...(o.versionId ? { versionId: o.versionId } : {}),
-            sequencer: replaySequencer(o.lastModified, ctx.style),
-          },
-        },
-      },
-    ],
-  });
+  return s3NotificationBody([
+    {
+      bucket: ctx.bucket,
+      key: o.key,
+      size: o.size,
+      eTag: o.etag,
+      versionId: o.versionId,
+      sequencer: replaySequencer(o.lastModified, ctx.style),
+      eventTime: o.lastModified.toISOString(),
+      region: ctx.region,
+      source: 'ops-replay',
+    },
+  ]);
 }
 
 export interface SendResult {
