@@ -19,8 +19,9 @@ import {
   sortRows,
 } from '../support/models-oracle';
 import { clearRaw, insertRaw, readInputFolder, type RawFixture, type TransactionLine } from '../support/raw-fixtures';
+import { ORIGINAL_FIXTURE } from '../support/fixtures';
 
-const FIXTURE_DIR = path.resolve(__dirname, '../../../shared/fixtures/original-generator-3m');
+const FIXTURE_DIR = ORIGINAL_FIXTURE;
 
 let dir: string;
 let wh: Warehouse;

@@ -22,8 +22,9 @@ import { startLocalS3, type LocalS3 } from '../../local/stack/s3';
 import { expectedMonthly, expectedPurchases, sortRows } from '../support/models-oracle';
 import { clearRaw, insertRaw, readInputFolder, type RawFixture } from '../support/raw-fixtures';
 import { loadEvent } from '../support/events';
+import { ORIGINAL_FIXTURE } from '../support/fixtures';
 
-const FIXTURE_DIR = path.resolve(__dirname, '../../../shared/fixtures/original-generator-3m');
+const FIXTURE_DIR = ORIGINAL_FIXTURE;
 const BUCKET = 'exports';
 const SALT = 'a-test-export-salt-0123456789';
 

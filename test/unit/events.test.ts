@@ -17,8 +17,9 @@ import {
   sqsRecordFor,
   sqsRecordWithBody,
 } from '../support/events';
+import { ORIGINAL_FIXTURE } from '../support/fixtures';
 
-const FIXTURE = path.resolve(__dirname, '../../../shared/fixtures/original-generator-3m');
+const FIXTURE = ORIGINAL_FIXTURE;
 const routes: Route[] = DEFAULT_ROUTES.map((r) => ({ dataset: r.dataset, pattern: new RegExp(r.pattern) }));
 const md5 = (text: string | Buffer) => createHash('md5').update(text).digest('hex');
 /** Form decoding written out here: '+' is a space, then percent escapes. */

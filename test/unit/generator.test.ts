@@ -1,7 +1,7 @@
 /**
  * The sample data generator against the documented behaviour of the original generator
  * (docs/data-generator.md, ../shared/seeds/002) and the byte format of its real output
- * (../shared/fixtures/original-generator-3m/). Expected values are computed here from the documented
+ * (test/fixtures/original-generator-3m/, from the handbook). Expected values are computed here from the documented
  * parameters, never taken from the generator's own output.
  */
 import { createHash } from 'node:crypto';
@@ -17,8 +17,9 @@ import {
   type GenerateOptions,
 } from '../../local/generator';
 import { parseGenerateArgs } from '../../local/cli/generate';
+import { ORIGINAL_FIXTURE } from '../support/fixtures';
 
-const FIXTURE = path.resolve(__dirname, '../../../shared/fixtures/original-generator-3m');
+const FIXTURE = ORIGINAL_FIXTURE;
 
 // The documented distributions, restated independently of local/generator/distributions.ts.
 const DOC = {
