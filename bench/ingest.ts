@@ -38,6 +38,7 @@ export async function run(argv: string[] = []): Promise<void> {
       singles: { type: 'string', default: '20' },
       'batch-size': { type: 'string', default: '10' },
       'window-ms': { type: 'string', default: '200' },
+      concurrency: { type: 'string', default: '1' },
     },
   });
   const months = Number(values.months);
@@ -86,7 +87,8 @@ export async function run(argv: string[] = []): Promise<void> {
   fs.rmSync(stackDir, { recursive: true, force: true });
   const batchSize = Number(values['batch-size']);
   const batchWindowMs = Number(values['window-ms']);
-  const stack = await startStack({ dir: stackDir, s3Port: 0, sqsPort: 0, batchSize, batchWindowMs });
+  const concurrency = Number(values.concurrency);
+  const stack = await startStack({ dir: stackDir, s3Port: 0, sqsPort: 0, batchSize, batchWindowMs, concurrency });
   const putAt = new Map<string, number>();
   const wallStart = Date.now();
   const e0 = performance.now();
@@ -133,7 +135,7 @@ export async function run(argv: string[] = []): Promise<void> {
   // Ingest alone: the same files already in the bucket and their notifications queued (consumer
   // paused during the upload), then the backlog drained. Separates ingest cost from upload cost.
   fs.rmSync(stackDir, { recursive: true, force: true });
-  const drainStack = await startStack({ dir: stackDir, s3Port: 0, sqsPort: 0, batchSize, batchWindowMs, consume: false });
+  const drainStack = await startStack({ dir: stackDir, s3Port: 0, sqsPort: 0, batchSize, batchWindowMs, concurrency, consume: false });
   await uploadDirectory(dataDir, { bucket: 'landing', client: createS3Client(drainStack.config), concurrency: 8 });
   await waitForQueued(drainStack, files);
   const d0 = performance.now();
@@ -156,7 +158,7 @@ export async function run(argv: string[] = []): Promise<void> {
     ratio_event_to_bulk: round(eventSeconds / bulkSeconds),
     ingest_only_drain_seconds: round(drainSeconds),
     ratio_ingest_only_to_bulk: round(drainSeconds / bulkSeconds),
-    batch: { size: batchSize, window_ms: batchWindowMs },
+    batch: { size: batchSize, window_ms: batchWindowMs, pollers: concurrency },
     deliveries,
     files_per_second: round(files / eventSeconds),
     rows_per_second: Math.round(Number(bulk!.tx) / eventSeconds),
@@ -177,7 +179,7 @@ export async function run(argv: string[] = []): Promise<void> {
     `| event-driven path, first PutObject to last file loaded | ${result.event_driven_seconds} s (upload alone ${result.upload_seconds} s) |`,
     `| ratio event-driven / bulk | **${result.ratio_event_to_bulk}x** (target within 2x) |`,
     `| ingest alone: draining the queued notifications of the same files | ${result.ingest_only_drain_seconds} s, **${result.ratio_ingest_only_to_bulk}x** bulk |`,
-    `| throughput | ${result.files_per_second} files/s, ${result.rows_per_second} transactions/s, ${deliveries} deliveries (batch size ${batchSize}, window ${batchWindowMs} ms) |`,
+    `| throughput | ${result.files_per_second} files/s, ${result.rows_per_second} transactions/s, ${deliveries} deliveries (batch size ${batchSize}, window ${batchWindowMs} ms, ${concurrency} poller${concurrency === 1 ? '' : 's'}) |`,
     `| lag PutObject -> rows visible, under the bulk load | p50 ${result.lag_under_load_ms.p50} ms, p95 ${result.lag_under_load_ms.p95} ms, p99 ${result.lag_under_load_ms.p99} ms |`,
     `| lag PutObject -> rows visible, single file, idle stack | p50 ${result.lag_single_file_idle_ms.p50} ms, p95 ${result.lag_single_file_idle_ms.p95} ms (n=${singleLags.length}) |`,
     `| loaded counts equal the bulk read | ${ok ? 'yes' : 'NO'} |`,
