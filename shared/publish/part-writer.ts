@@ -88,7 +88,8 @@ export function createPartWriter(opts: PartWriterOptions): PartWriter {
 
   const parts: PartInfo[] = [];
   const partitions = new Set<string>();
-  let state: 'new' | 'open' | 'writing' | 'failed' | 'committed' | 'aborted' = 'new';
+  let state: 'open' | 'writing' | 'failed' | 'committed' | 'aborted' = 'open';
+  let begun: Promise<void> | undefined;
   let current: OpenPart | undefined;
   /** Uploads of finished parts still completing (see handOff). */
   const finishing = new Set<Promise<void>>();
@@ -96,10 +97,11 @@ export function createPartWriter(opts: PartWriterOptions): PartWriter {
   const totals = { rows: 0, bytes: 0 };
 
   /** First write of an attempt: take down an earlier attempt's manifest so the prefix is uncommitted. */
-  async function begin(): Promise<void> {
-    if (state !== 'new') return;
-    await client().send(new DeleteObjectCommand({ Bucket: opts.bucket, Key: manifestKey(runPrefix) }));
-    state = 'open';
+  function begin(): Promise<void> {
+    begun ??= client()
+      .send(new DeleteObjectCommand({ Bucket: opts.bucket, Key: manifestKey(runPrefix) }))
+      .then(() => undefined);
+    return begun;
   }
 
   async function writePartition(partition: string, source: RowSource): Promise<PartInfo[]> {
@@ -111,7 +113,6 @@ export function createPartWriter(opts: PartWriterOptions): PartWriter {
     }
     if (partitions.has(partition))
       throw new TerminalError(`partition ${partition} was already written in this run`);
-    await begin();
     partitions.add(partition);
     state = 'writing';
     const written: PartInfo[] = [];
@@ -122,6 +123,7 @@ export function createPartWriter(opts: PartWriterOptions): PartWriter {
       written.push(info);
     };
     try {
+      await begin();
       for await (const batch of batches(source)) {
         if (batch.length === 0) continue;
         throwIfUploadFailed();
@@ -248,14 +250,13 @@ export function createPartWriter(opts: PartWriterOptions): PartWriter {
 
   async function abort(reason?: unknown): Promise<void> {
     if (state === 'aborted' || state === 'committed') return;
-    const previous = state;
     state = 'aborted';
     if (current) {
       await current.fail(reason instanceof Error ? reason : new Error(String(reason ?? 'aborted')));
       current = undefined;
     }
     await Promise.allSettled(finishing);
-    if (previous !== 'new' && parts.length > 0) {
+    if (parts.length > 0) {
       try {
         await deleteKeys(
           client(),

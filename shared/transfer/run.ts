@@ -27,7 +27,7 @@ import {
   type TransferRequest,
 } from './request';
 import { columnSpecs, manifestExtras, type RunOutcome } from './outcome';
-import { splitByKey } from './split';
+import { readAhead, splitByKey } from './split';
 import { runUnload } from './unload';
 
 export interface TransferResult {
@@ -153,7 +153,7 @@ async function runStream(ctx: {
   });
   try {
     let months = 0;
-    const rows = ctx.warehouse.stream(sql);
+    const rows = readAhead(ctx.warehouse.stream(sql));
     // rows arrive ordered by month, so the last value's partition is almost always the answer
     let lastValue: unknown = Symbol('none');
     let lastPartition = '';

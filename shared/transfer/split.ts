@@ -61,3 +61,33 @@ export async function* splitByKey(
     if (!exhausted) await iterator.return?.();
   }
 }
+
+/**
+ * Ask the source for its next batches before they are needed, so the warehouse produces batch N+1
+ * (DuckDB's fetch runs on a worker thread; Snowflake downloads the next chunk) while this process
+ * encodes batch N. Without it each fetch waits for the previous batch to be written, and the two
+ * never overlap. `depth` batches are held at most.
+ */
+export async function* readAhead<T>(source: AsyncIterable<T>, depth = 2): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  const pending: Array<Promise<IteratorResult<T>>> = [];
+  let done = false;
+  try {
+    for (let i = 0; i < depth; i++) pending.push(iterator.next());
+    for (;;) {
+      const next = await (pending.shift() as Promise<IteratorResult<T>>);
+      if (next.done) {
+        done = true;
+        return;
+      }
+      pending.push(iterator.next());
+      yield next.value;
+    }
+  } finally {
+    if (!done) {
+      // let the requests already made settle, then close the source (and its cursor)
+      await Promise.allSettled(pending);
+      await iterator.return?.();
+    }
+  }
+}

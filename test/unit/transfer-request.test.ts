@@ -6,6 +6,7 @@ import { parseGenerateTablesArgs } from '../../local/cli/generate-tables';
 import { parseTransferArgs } from '../../local/cli/transfer';
 import { InvalidInputError } from '../../shared/errors';
 import { newTransferRunId, parseTransferRequest, splitByKey } from '../../shared/transfer';
+import { readAhead } from '../../shared/transfer/split';
 import { partsFromUnload, stageLocationFromDescribe } from '../../shared/transfer/unload';
 import type { Row } from '../../shared/warehouse/port';
 
@@ -158,6 +159,47 @@ describe('splitByKey', () => {
       for await (const _ of group.batches) void _;
       break;
     }
+    expect(closed).toBe(true);
+  });
+});
+
+describe('readAhead', () => {
+  it('yields every batch in order while asking the source for the next ones early', async () => {
+    // Prepare: a source that records how far ahead it was asked
+    let produced = 0;
+    let consumed = 0;
+    let maxLead = 0;
+    async function* source(): AsyncIterable<number> {
+      for (let i = 0; i < 10; i++) {
+        produced++;
+        maxLead = Math.max(maxLead, produced - consumed);
+        yield i;
+      }
+    }
+
+    // Act
+    const seen: number[] = [];
+    for await (const v of readAhead(source(), 2)) {
+      seen.push(v);
+      consumed++;
+      await new Promise((r) => setImmediate(r));
+    }
+
+    // Assess
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(maxLead).toBeGreaterThan(1);
+  });
+
+  it('closes the source when the consumer stops early', async () => {
+    let closed = false;
+    async function* source(): AsyncIterable<number> {
+      try {
+        for (let i = 0; ; i++) yield i;
+      } finally {
+        closed = true;
+      }
+    }
+    for await (const v of readAhead(source())) if (v === 3) break;
     expect(closed).toBe(true);
   });
 });
