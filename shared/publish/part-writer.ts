@@ -104,8 +104,13 @@ export function createPartWriter(opts: PartWriterOptions): PartWriter {
     return begun;
   }
 
-  async function writePartition(partition: string, source: RowSource): Promise<PartInfo[]> {
+  async function writePartition(
+    partition: string,
+    source: RowSource,
+    options: { columns?: readonly string[] } = {},
+  ): Promise<PartInfo[]> {
     assertKeyPath(partition, 'partition path');
+    const partColumns = options.columns ? pickColumns(columns, options.columns) : columns;
     if (state === 'writing')
       throw new TerminalError('writePartition: another partition is still being written');
     if (state === 'failed' || state === 'committed' || state === 'aborted') {
@@ -127,7 +132,7 @@ export function createPartWriter(opts: PartWriterOptions): PartWriter {
       for await (const batch of batches(source)) {
         if (batch.length === 0) continue;
         throwIfUploadFailed();
-        current ??= openPart(partition, nextIndex(partition));
+        current ??= openPart(partition, nextIndex(partition), partColumns);
         await current.write(mapRows(batch));
         totals.rows += batch.length;
         opts.onProgress?.({
@@ -189,7 +194,7 @@ export function createPartWriter(opts: PartWriterOptions): PartWriter {
     return parts.filter((p) => p.partition === partition).length;
   }
 
-  function openPart(partition: string, index: number): OpenPart {
+  function openPart(partition: string, index: number, partColumns: ColumnSpec[]): OpenPart {
     const key = partKey(runPrefix, partition, index, format);
     log.debug('opening part', { key });
     return new OpenPart(
@@ -197,7 +202,7 @@ export function createPartWriter(opts: PartWriterOptions): PartWriter {
       opts.bucket,
       key,
       partition,
-      createEncoder(format, columns, opts),
+      createEncoder(format, partColumns, opts),
       settings,
     );
   }
@@ -426,4 +431,16 @@ export async function deleteKeys(client: S3Client, bucket: string, keys: string[
     }
   };
   await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
+}
+
+/** The writer's columns named for one partition, in the writer's order; unknown names are an error. */
+function pickColumns(columns: ColumnSpec[], names: readonly string[]): ColumnSpec[] {
+  const wanted = new Set(names.map((n) => n.toUpperCase()));
+  const picked = columns.filter((c) => wanted.has(c.name.toUpperCase()));
+  if (picked.length !== wanted.size) {
+    const known = new Set(columns.map((c) => c.name.toUpperCase()));
+    const unknown = names.filter((n) => !known.has(n.toUpperCase()));
+    throw new InvalidInputError(`writePartition: unknown columns ${unknown.join(', ')}`);
+  }
+  return picked;
 }

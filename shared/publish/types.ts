@@ -107,11 +107,13 @@ export interface PartWriter {
    * Stream the rows of one partition into `<runPrefix>/<partition>/part-NNNNN.<ext>` (a new part
    * every `maxPartBytes`). Partitions are written one at a time; an empty source writes nothing.
    * Writing the same partition twice is an error (its part numbers would collide).
+   * `options.columns` narrows the encoded columns to these (of the writer's) for this partition,
+   * when partitions hold different row sets (the weekly export's view and monthly table).
    * Resolves when the partition's parts are encoded and handed to their uploads (sizes and
    * checksums final); the last request of each upload may still be in flight: `commit` waits for
    * them, and an upload that failed makes the next call reject.
    */
-  writePartition(partition: string, rows: RowSource): Promise<PartInfo[]>;
+  writePartition(partition: string, rows: RowSource, options?: { columns?: readonly string[] }): Promise<PartInfo[]>;
   /** Delete stale objects of an earlier attempt under the prefix, then write the manifest last. */
   commit(extra?: Record<string, unknown>): Promise<CommitResult>;
   /** Abort the open upload and delete the parts this run wrote; never writes a manifest. Idempotent. */
