@@ -4,12 +4,17 @@
  * (event version 2.1, URL-encoded keys, monotonic sequencers, eTag, size): see ./notifications.ts.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import S3rver from 's3rver';
 
 export interface LocalS3 {
   endpoint: string;
   port: number;
+  /** s3rver's data directory: objects under `<dir>/<bucket>/`. */
+  dir: string;
+  /** Ids of multipart uploads started and neither completed nor aborted. */
+  openUploads(bucket: string): string[];
   close(): Promise<void>;
   onEvent(listener: (event: S3rverEvent) => void): void;
 }
@@ -32,6 +37,8 @@ export async function startLocalS3(opts: { port: number; dir: string; buckets: s
     silent: true,
     configureBuckets: opts.buckets.map((name) => ({ name, configs: [] })),
   });
+  // s3rver is a Koa app; Koa composes `middleware` when the server starts, so this runs first
+  (server as unknown as { middleware: KoaMiddleware[] }).middleware.unshift(abortMultipartUpload(opts.dir));
   let address: AddressInfo;
   try {
     address = (await server.run()) as AddressInfo;
@@ -48,8 +55,46 @@ export async function startLocalS3(opts: { port: number; dir: string; buckets: s
   return {
     endpoint,
     port: address.port,
+    dir: opts.dir,
+    openUploads: (bucket) => {
+      try {
+        return fs.readdirSync(uploadsDir(opts.dir, bucket));
+      } catch {
+        return [];
+      }
+    },
     close: () => server.close() as Promise<void>,
     // s3rver is a Koa app: its events come through the EventEmitter API the typings leave out
     onEvent: (listener) => (server as unknown as NodeJS.EventEmitter).on('event', listener),
+  };
+}
+
+interface KoaContext {
+  method: string;
+  path: string;
+  query: Record<string, string | string[] | undefined>;
+  status: number;
+  body: unknown;
+}
+type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+
+/** Where s3rver's filesystem store keeps the parts of open multipart uploads, one directory per upload id. */
+function uploadsDir(dir: string, bucket: string): string {
+  return path.join(dir, bucket, '._S3rver_uploads');
+}
+
+/**
+ * s3rver answers AbortMultipartUpload with 405; S3 deletes the upload's parts. The transfer and
+ * the exports abort their uploads on failure, so the local stack implements that one operation.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html
+ */
+function abortMultipartUpload(dir: string): KoaMiddleware {
+  return async (ctx, next) => {
+    const uploadId = ctx.query.uploadId;
+    if (ctx.method !== 'DELETE' || typeof uploadId !== 'string' || !/^[0-9a-f]+$/.test(uploadId)) return next();
+    const bucket = decodeURIComponent(ctx.path.split('/')[1] ?? '');
+    fs.rmSync(path.join(uploadsDir(dir, bucket), uploadId), { recursive: true, force: true });
+    ctx.status = 204;
+    ctx.body = null;
   };
 }
