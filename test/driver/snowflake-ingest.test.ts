@@ -21,6 +21,7 @@ import { scriptIngest, type IngestScript } from '../support/fake-snowflake/inges
 import { generateKeyPair } from '../support/fake-snowflake/keys';
 import { resetEventFactories, s3Record, sqsEvent, sqsRecordFor } from '../support/events';
 import { fileUnit } from '../support/factories';
+import { fakeSnowflakeConfig } from '../support/fake-snowflake/config';
 
 const key = generateKeyPair();
 const credentials = async () => ({
@@ -68,19 +69,7 @@ const ENV = {
 };
 
 function snowflakeConfig(fake: FakeSnowflake, mode: 'copy' | 'pipe' = 'copy'): SnowflakeConfig {
-  return {
-    engine: 'snowflake',
-    account: 'testaccount',
-    user: 'loader',
-    role: 'SP_LOADER',
-    warehouse: 'SP_WH',
-    database: 'SHOPPING_PATTERNS',
-    secretArn: '',
-    accessUrl: fake.url,
-    stage: 'RAW.LANDING_STAGE',
-    exportStage: 'RAW.EXPORT_STAGE',
-    ingestMode: mode,
-  };
+  return fakeSnowflakeConfig(fake, { user: 'loader', role: 'SP_LOADER', ingestMode: mode });
 }
 
 function event(keys: string[], opts: { eventTime?: string } = {}): SQSEvent {

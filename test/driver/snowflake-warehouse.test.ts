@@ -12,25 +12,14 @@ import { setLogSink } from '../../shared/logger';
 import { FakeSnowflake, col } from '../support/fake-snowflake';
 import { generateKeyPair, type KeyPair } from '../support/fake-snowflake/keys';
 import type { SnowflakeCredentials } from '../../shared/secrets';
+import { fakeSnowflakeConfig } from '../support/fake-snowflake/config';
 
 function creds(key: KeyPair): SnowflakeCredentials {
   return { privateKey: key.privateKey, privateKeyPassphrase: undefined, account: undefined, user: undefined, role: undefined, warehouse: undefined };
 }
 
 function config(fake: FakeSnowflake): SnowflakeConfig {
-  return {
-    engine: 'snowflake',
-    account: 'testaccount',
-    user: 'loader',
-    role: 'SP_LOADER',
-    warehouse: 'SP_WH',
-    database: 'SHOPPING_PATTERNS',
-    secretArn: '',
-    accessUrl: fake.url,
-    stage: 'RAW.LANDING_STAGE',
-    exportStage: 'RAW.EXPORT_STAGE',
-    ingestMode: 'copy',
-  };
+  return fakeSnowflakeConfig(fake, { user: 'loader', role: 'SP_LOADER' });
 }
 
 describe('SnowflakeWarehouse against the fake Snowflake REST API', () => {

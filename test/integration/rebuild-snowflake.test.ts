@@ -11,38 +11,19 @@ import { loadModels } from '../../shared/models/catalog';
 import { buildModels } from '../../shared/models/runner';
 import { rebuild } from '../../shared/rebuild';
 import type { TemplateContext } from '../../shared/models/template';
-import type { SnowflakeCredentials } from '../../shared/secrets';
 import { SnowflakeWarehouse, type SnowflakeConfig } from '../../shared/warehouse/snowflake';
 import { FakeSnowflake, col } from '../support/fake-snowflake';
 import { generateKeyPair } from '../support/fake-snowflake/keys';
+import { fakeSnowflakeConfig, keyPairCredentials } from '../support/fake-snowflake/config';
 
 const key = generateKeyPair();
 const context: TemplateContext = { categories: CATEGORIES, freshness: { maxAgeHours: 24, severity: 'error' } };
 
 function snowflakeConfig(fake: FakeSnowflake): SnowflakeConfig {
-  return {
-    engine: 'snowflake',
-    account: 'testaccount',
-    user: 'transformer',
-    role: 'SP_TRANSFORMER',
-    warehouse: 'SP_WH',
-    database: 'SHOPPING_PATTERNS',
-    secretArn: '',
-    accessUrl: fake.url,
-    stage: 'RAW.LANDING_STAGE',
-    exportStage: 'RAW.EXPORT_STAGE',
-    ingestMode: 'copy',
-  };
+  return fakeSnowflakeConfig(fake, { user: 'transformer', role: 'SP_TRANSFORMER' });
 }
 
-const credentials = async (): Promise<SnowflakeCredentials> => ({
-  privateKey: key.privateKey,
-  privateKeyPassphrase: undefined,
-  account: undefined,
-  user: undefined,
-  role: undefined,
-  warehouse: undefined,
-});
+const credentials = keyPairCredentials(key);
 
 let fake: FakeSnowflake;
 let wh: SnowflakeWarehouse;

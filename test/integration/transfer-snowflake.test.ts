@@ -12,25 +12,18 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { loadConfig, type Config } from '../../shared/config';
 import { setLogSink } from '../../shared/logger';
 import type { Manifest } from '../../shared/publish';
-import type { SnowflakeCredentials } from '../../shared/secrets';
 import { transferData } from '../../shared/transfer';
 import { SnowflakeWarehouse, type SnowflakeConfig } from '../../shared/warehouse/snowflake';
 import type { Row } from '../../shared/warehouse/port';
 import { FakeSnowflake, col } from '../support/fake-snowflake';
 import { generateKeyPair } from '../support/fake-snowflake/keys';
 import { startLocalS3, type LocalS3Server } from '../support/local-s3';
+import { keyPairCredentials } from '../support/fake-snowflake/config';
 
 const key = generateKeyPair();
 const BUCKET = 'exports';
 
-const credentials = async (): Promise<SnowflakeCredentials> => ({
-  privateKey: key.privateKey,
-  privateKeyPassphrase: undefined,
-  account: undefined,
-  user: undefined,
-  role: undefined,
-  warehouse: undefined,
-});
+const credentials = keyPairCredentials(key);
 
 let fake: FakeSnowflake;
 let wh: SnowflakeWarehouse;
