@@ -3,10 +3,11 @@ import type { Row, Scalar } from '../shared/warehouse/port';
 
 export type OutputFormat = 'table' | 'csv' | 'json';
 
-export function formatRows(rows: readonly Row[], format: OutputFormat): string {
-  const columns = rows.length > 0 ? Object.keys(rows[0] as Row) : [];
+/** `columns` names the result's columns when there are no rows to take them from. */
+export function formatRows(rows: readonly Row[], format: OutputFormat, columns: string[] = rows.length > 0 ? Object.keys(rows[0] as Row) : []): string {
   if (format === 'json') return JSON.stringify(rows, null, 2) + '\n';
   if (format === 'csv') {
+    if (columns.length === 0) return '';
     return [columns, ...rows.map((r) => columns.map((c) => r[c] ?? null))].map((line) => line.map(csvCell).join(',')).join('\n') + '\n';
   }
   return table(columns, rows);

@@ -7,7 +7,7 @@ import '../env';
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../shared/errors';
 import { warehouse } from '../../shared/warehouse';
-import type { Row } from '../../shared/warehouse/port';
+import type { Row, Warehouse } from '../../shared/warehouse/port';
 import { formatRows, type OutputFormat } from '../format';
 
 const USAGE = 'usage: npm run query -- "select ..." [--format table|csv|json] [--stage local|dev|prod]';
@@ -39,10 +39,21 @@ async function main(): Promise<number> {
   try {
     const rows: Row[] = [];
     for await (const batch of wh.stream(sql)) rows.push(...batch);
-    process.stdout.write(formatRows(rows, values.format as OutputFormat));
+    const columns = rows.length > 0 ? Object.keys(rows[0] as Row) : await columnsOf(wh, sql);
+    process.stdout.write(formatRows(rows, values.format as OutputFormat, columns));
     return 0;
   } finally {
     await wh.close();
+  }
+}
+
+/** An empty result still has columns (a CSV header): DuckDB's DESCRIBE of the query names them. */
+async function columnsOf(wh: Warehouse, sql: string): Promise<string[]> {
+  if (wh.engine !== 'duckdb' || !/^\s*(select|with|from|values|table)\b/i.test(sql)) return [];
+  try {
+    return (await wh.query<{ column_name: string }>(`describe ${sql.replace(/;\s*$/, '')}`)).map((r) => r.column_name);
+  } catch {
+    return [];
   }
 }
 
