@@ -3,36 +3,28 @@
  * model logic (customer 360, view completeness) cannot be broken through the inputs while the
  * models are right, so their failing fixture tampers with the built table, as a bug would.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { CATEGORIES } from '../../shared/catalogue';
-import { resetConfig } from '../../shared/config';
 import { setLogSink } from '../../shared/logger';
 import { loadDataTests } from '../../shared/datatests/catalog';
 import { RESULTS_TABLE, runDataTests, type DataTestResult } from '../../shared/datatests/runner';
 import { buildModels } from '../../shared/models/runner';
 import type { TemplateContext } from '../../shared/models/template';
-import { createWarehouse, setWarehouse } from '../../shared/warehouse';
 import type { Warehouse } from '../../shared/warehouse/port';
 import { addHours, clearRaw, insertRaw, type RawFixture } from '../support/raw-fixtures';
+import { scratchWarehouse } from '../support/factories';
 
-let dir: string;
+let scratch: ReturnType<typeof scratchWarehouse>;
 let wh: Warehouse;
 
 beforeAll(() => {
   setLogSink(() => undefined); // failing data tests log by design; keep the test output readable
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'datatests-'));
-  process.env.DUCKDB_PATH = path.join(dir, 'w.duckdb');
-  resetConfig();
-  setWarehouse(undefined);
-  wh = createWarehouse();
+  scratch = scratchWarehouse('datatests-');
+  wh = scratch.wh;
 });
 
 afterAll(async () => {
   setLogSink((line) => process.stderr.write(line + '\n'));
-  await wh.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await scratch.close();
 });
 
 const context: TemplateContext = { categories: CATEGORIES, freshness: { maxAgeHours: 24, severity: 'warn' } };
@@ -51,9 +43,27 @@ function good(): RawFixture {
       { product_id: 'P3', product_category: 'food' },
     ],
     transactions: [
-      { customer_id: 'C1', date_of_purchase: '2024-05-01 09:00:00', basket: [{ product_id: 'P1', price: 3 }, { product_id: 'P1', price: 3 }] },
-      { customer_id: 'C2', date_of_purchase: '2024-05-02 10:30:00', basket: [{ product_id: 'P2', price: 12.5 }, { product_id: 'P3', price: 0 }] },
-      { customer_id: 'C1', date_of_purchase: '2024-05-03 11:00:00', basket: [{ product_id: 'P3', price: 4.25 }] },
+      {
+        customer_id: 'C1',
+        date_of_purchase: '2024-05-01 09:00:00',
+        basket: [
+          { product_id: 'P1', price: 3 },
+          { product_id: 'P1', price: 3 },
+        ],
+      },
+      {
+        customer_id: 'C2',
+        date_of_purchase: '2024-05-02 10:30:00',
+        basket: [
+          { product_id: 'P2', price: 12.5 },
+          { product_id: 'P3', price: 0 },
+        ],
+      },
+      {
+        customer_id: 'C1',
+        date_of_purchase: '2024-05-03 11:00:00',
+        basket: [{ product_id: 'P3', price: 4.25 }],
+      },
     ],
   };
 }
@@ -68,24 +78,55 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { test: 'unique_raw_customers_customer_id', inputs: (f) => f.customers?.push({ customer_id: 'C1', loyalty_score: 1 }), status: 'warn' },
-  { test: 'unique_raw_products_product_id', inputs: (f) => f.products?.push({ product_id: 'P2', product_category: 'bws' }), status: 'warn' },
-  { test: 'not_null_raw_customers', inputs: (f) => f.customers?.push({ customer_id: ' ', loyalty_score: 4 }), status: 'warn' },
-  { test: 'not_null_raw_products', inputs: (f) => f.products?.push({ product_id: 'P4', product_category: null }), status: 'warn' },
-  { test: 'accepted_values_product_category', inputs: (f) => f.products?.push({ product_id: 'P4', product_category: 'garden' }), status: 'fail' },
+  {
+    test: 'unique_raw_customers_customer_id',
+    inputs: (f) => f.customers?.push({ customer_id: 'C1', loyalty_score: 1 }),
+    status: 'warn',
+  },
+  {
+    test: 'unique_raw_products_product_id',
+    inputs: (f) => f.products?.push({ product_id: 'P2', product_category: 'bws' }),
+    status: 'warn',
+  },
+  {
+    test: 'not_null_raw_customers',
+    inputs: (f) => f.customers?.push({ customer_id: ' ', loyalty_score: 4 }),
+    status: 'warn',
+  },
+  {
+    test: 'not_null_raw_products',
+    inputs: (f) => f.products?.push({ product_id: 'P4', product_category: null }),
+    status: 'warn',
+  },
+  {
+    test: 'accepted_values_product_category',
+    inputs: (f) => f.products?.push({ product_id: 'P4', product_category: 'garden' }),
+    status: 'fail',
+  },
   {
     test: 'relationships_transactions_customer_id',
-    inputs: (f) => f.transactions?.push({ customer_id: 'X9', date_of_purchase: '2024-05-01 12:00:00', basket: [] }),
+    inputs: (f) =>
+      f.transactions?.push({ customer_id: 'X9', date_of_purchase: '2024-05-01 12:00:00', basket: [] }),
     status: 'warn',
   },
   {
     test: 'relationships_transaction_items_product_id',
-    inputs: (f) => f.transactions?.push({ customer_id: 'C3', date_of_purchase: '2024-05-01 12:00:00', basket: [{ product_id: 'P99', price: 1 }] }),
+    inputs: (f) =>
+      f.transactions?.push({
+        customer_id: 'C3',
+        date_of_purchase: '2024-05-01 12:00:00',
+        basket: [{ product_id: 'P99', price: 1 }],
+      }),
     status: 'warn',
   },
   {
     test: 'non_negative_price',
-    inputs: (f) => f.transactions?.push({ customer_id: 'C3', date_of_purchase: '2024-05-01 12:00:00', basket: [{ product_id: 'P1', price: -0.01 }] }),
+    inputs: (f) =>
+      f.transactions?.push({
+        customer_id: 'C3',
+        date_of_purchase: '2024-05-01 12:00:00',
+        basket: [{ product_id: 'P1', price: -0.01 }],
+      }),
     status: 'fail',
   },
   {
@@ -95,7 +136,11 @@ const CASES: Case[] = [
     },
     status: 'warn',
   },
-  { test: 'unique_customers_customer_id', tamper: [`insert into analytics.customers select * from analytics.customers where customer_id = 'C1'`], status: 'fail' },
+  {
+    test: 'unique_customers_customer_id',
+    tamper: [`insert into analytics.customers select * from analytics.customers where customer_id = 'C1'`],
+    status: 'fail',
+  },
   {
     test: 'unique_customer_product_purchases_key',
     tamper: [
@@ -117,7 +162,9 @@ const CASES: Case[] = [
   },
   {
     test: 'customers_first_purchase_not_after_last',
-    tamper: [`update analytics.customers set first_purchase_at = last_purchase_at + interval '1 second' where customer_id = 'C1'`],
+    tamper: [
+      `update analytics.customers set first_purchase_at = last_purchase_at + interval '1 second' where customer_id = 'C1'`,
+    ],
     status: 'fail',
   },
   {
@@ -127,12 +174,19 @@ const CASES: Case[] = [
   },
   {
     test: 'customer_product_purchases_reconcile_items',
-    tamper: [`update analytics.customer_product_purchases_monthly set purchase_count = purchase_count + 1 where customer_id = 'C2' and product_id = 'P2'`],
+    tamper: [
+      `update analytics.customer_product_purchases_monthly set purchase_count = purchase_count + 1 where customer_id = 'C2' and product_id = 'P2'`,
+    ],
     status: 'fail',
   },
 ];
 
-async function runOne(name: string, fixture: RawFixture, tamper: string[] = [], ctx = context): Promise<DataTestResult> {
+async function runOne(
+  name: string,
+  fixture: RawFixture,
+  tamper: string[] = [],
+  ctx = context,
+): Promise<DataTestResult> {
   await clearRaw(wh);
   await insertRaw(wh, fixture);
   await buildModels(wh, { context: ctx });
@@ -144,7 +198,11 @@ async function runOne(name: string, fixture: RawFixture, tamper: string[] = [], 
 }
 
 it('every data test in sql/tests has a failing case below', () => {
-  expect(CASES.map((c) => c.test).sort()).toEqual(loadDataTests(undefined, context).map((t) => t.name).sort());
+  expect(CASES.map((c) => c.test).sort()).toEqual(
+    loadDataTests(undefined, context)
+      .map((t) => t.name)
+      .sort(),
+  );
 });
 
 describe.each(CASES)('$test', ({ test, inputs, tamper, status }) => {
@@ -174,14 +232,23 @@ describe('freshness', () => {
   it('uses the configured threshold and severity (error in production)', async () => {
     // Prepare: 25 h between newest purchase and newest arrival
     const fixture = { ...good(), transactionsArrivedAt: addHours('2024-05-03 11:00:00', 25) };
-    const strict: TemplateContext = { categories: CATEGORIES, freshness: { maxAgeHours: 24, severity: 'error' } };
-    const lenient: TemplateContext = { categories: CATEGORIES, freshness: { maxAgeHours: 48, severity: 'error' } };
+    const strict: TemplateContext = {
+      categories: CATEGORIES,
+      freshness: { maxAgeHours: 24, severity: 'error' },
+    };
+    const lenient: TemplateContext = {
+      categories: CATEGORIES,
+      freshness: { maxAgeHours: 48, severity: 'error' },
+    };
     // Act
     const failing = await runOne('freshness_transactions', fixture, [], strict);
     const passing = await runOne('freshness_transactions', fixture, [], lenient);
     // Assess
     expect(failing).toMatchObject({ severity: 'error', status: 'fail', failingRows: 1 });
-    expect(failing.sample[0]).toMatchObject({ newest_arrival_at: '2024-05-04 12:00:00', newest_purchase_at: '2024-05-03 11:00:00' });
+    expect(failing.sample[0]).toMatchObject({
+      newest_arrival_at: '2024-05-04 12:00:00',
+      newest_purchase_at: '2024-05-03 11:00:00',
+    });
     expect(passing.status).toBe('pass');
   });
 
@@ -195,26 +262,46 @@ describe('runDataTests', () => {
   it('stores one row per test with status, counts and sample JSON', async () => {
     // Prepare
     const fixture = good();
-    fixture.transactions?.push({ customer_id: 'C3', date_of_purchase: '2024-05-01 12:00:00', basket: [{ product_id: 'P1', price: -2 }] });
+    fixture.transactions?.push({
+      customer_id: 'C3',
+      date_of_purchase: '2024-05-01 12:00:00',
+      basket: [{ product_id: 'P1', price: -2 }],
+    });
     await clearRaw(wh);
     await insertRaw(wh, fixture);
     await buildModels(wh, { context });
     // Act
-    const results = await runDataTests(wh, { runId: 'run-store', context, now: new Date('2024-06-01T06:00:00Z') });
+    const results = await runDataTests(wh, {
+      runId: 'run-store',
+      context,
+      now: new Date('2024-06-01T06:00:00Z'),
+    });
     // Assess
     const stored = await wh.query(`select * from ${RESULTS_TABLE} where run_id = 'run-store' order by test`);
     expect(stored).toHaveLength(results.length);
     const price = stored.find((r) => r.test === 'non_negative_price');
-    expect(price).toMatchObject({ severity: 'error', status: 'fail', failing_rows: 1, ran_at: '2024-06-01 06:00:00' });
+    expect(price).toMatchObject({
+      severity: 'error',
+      status: 'fail',
+      failing_rows: 1,
+      ran_at: '2024-06-01 06:00:00',
+    });
     expect(JSON.parse(price?.sample as string)).toEqual([
-      { transaction_id: 'transactions/d=2024-05-01/transactions.json:2', item_index: 1, product_id: 'P1', price: -2 },
+      {
+        transaction_id: 'transactions/d=2024-05-01/transactions.json:2',
+        item_index: 1,
+        product_id: 'P1',
+        price: -2,
+      },
     ]);
   });
 
   it('turns a test that cannot run into a failure, whatever its severity', async () => {
     const [result] = await runDataTests(wh, {
       runId: 'broken',
-      tests: [{ name: 'broken', severity: 'warn', description: '', sql: 'select * from analytics.no_such_table' }],
+      tests: [
+        { name: 'broken', severity: 'warn', description: '', sql: 'select * from analytics.no_such_table' },
+      ],
       store: false,
     });
     expect(result).toMatchObject({ status: 'fail', failingRows: 0 });

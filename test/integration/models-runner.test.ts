@@ -2,33 +2,25 @@
  * The runner's replacement semantics on DuckDB: tables swapped in whole, a failed build leaving the
  * previous table in place, and a model that changes materialisation.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { resetConfig } from '../../shared/config';
 import { setLogSink } from '../../shared/logger';
 import { loadModels, parseModels, type ModelDef } from '../../shared/models/catalog';
 import { buildModels, ModelBuildError } from '../../shared/models/runner';
-import { createWarehouse, setWarehouse } from '../../shared/warehouse';
 import type { Warehouse } from '../../shared/warehouse/port';
 import { clearRaw, insertRaw } from '../support/raw-fixtures';
+import { scratchWarehouse } from '../support/factories';
 
-let dir: string;
+let scratch: ReturnType<typeof scratchWarehouse>;
 let wh: Warehouse;
 
 beforeAll(() => {
   setLogSink(() => undefined);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'models-runner-'));
-  process.env.DUCKDB_PATH = path.join(dir, 'w.duckdb');
-  resetConfig();
-  setWarehouse(undefined);
-  wh = createWarehouse();
+  scratch = scratchWarehouse('models-runner-');
+  wh = scratch.wh;
 });
 
 afterAll(async () => {
   setLogSink((line) => process.stderr.write(line + '\n'));
-  await wh.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await scratch.close();
 });
 
 const relations = async () =>
@@ -41,7 +33,9 @@ const relations = async () =>
 
 function replaceModel(models: ModelDef[], name: string, sql: string): ModelDef[] {
   const [replacement] = parseModels([{ file: `marts/${name}.sql`, sql }]);
-  return models.map((m) => (m.name === `analytics.${name}` ? { ...(replacement as ModelDef), dependsOn: m.dependsOn } : m));
+  return models.map((m) =>
+    m.name === `analytics.${name}` ? { ...(replacement as ModelDef), dependsOn: m.dependsOn } : m,
+  );
 }
 
 beforeEach(async () => {
@@ -52,7 +46,13 @@ beforeEach(async () => {
       { customer_id: 'C2', loyalty_score: 2 },
     ],
     products: [{ product_id: 'P1', product_category: 'house' }],
-    transactions: [{ customer_id: 'C1', date_of_purchase: '2024-01-01 00:00:00', basket: [{ product_id: 'P1', price: 1 }] }],
+    transactions: [
+      {
+        customer_id: 'C1',
+        date_of_purchase: '2024-01-01 00:00:00',
+        basket: [{ product_id: 'P1', price: 1 }],
+      },
+    ],
   });
 });
 
@@ -73,13 +73,19 @@ it('a model that fails leaves the previous table as it was and names the model',
   await buildModels(wh);
   const before = await wh.query('select * from analytics.customers order by customer_id');
   await insertRaw(wh, { customers: [{ customer_id: 'C3', loyalty_score: 3 }] });
-  const broken = replaceModel(loadModels(), 'customers', '-- grain: g\n-- materialized: table\nselect customer_id, 1/0 as x from staging.no_such_model');
+  const broken = replaceModel(
+    loadModels(),
+    'customers',
+    '-- grain: g\n-- materialized: table\nselect customer_id, 1/0 as x from staging.no_such_model',
+  );
   // Act
   const error = await buildModels(wh, { models: broken }).catch((e: unknown) => e);
   // Assess
   expect(error).toBeInstanceOf(ModelBuildError);
   expect((error as ModelBuildError).model).toBe('analytics.customers');
-  expect((error as ModelBuildError).built.map((b) => b.name)).toContain('analytics.customer_product_purchases_monthly');
+  expect((error as ModelBuildError).built.map((b) => b.name)).toContain(
+    'analytics.customer_product_purchases_monthly',
+  );
   expect(await wh.query('select * from analytics.customers order by customer_id')).toEqual(before);
 });
 
@@ -89,7 +95,9 @@ it('replaces a table whole: the new contents, not a mix', async () => {
   // Act
   await buildModels(wh);
   // Assess
-  expect((await wh.query('select customer_id from analytics.customers order by 1')).map((r) => r.customer_id)).toEqual(['C1', 'C2', 'C3']);
+  expect(
+    (await wh.query('select customer_id from analytics.customers order by 1')).map((r) => r.customer_id),
+  ).toEqual(['C1', 'C2', 'C3']);
 });
 
 it('switches a model between table and view', async () => {

@@ -3,13 +3,8 @@
  * the same input objects: the original generator's output, seeded generated data full of edge
  * cases, and small hand-made fixtures whose expected rows are also written out literally.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { CATEGORIES } from '../../shared/catalogue';
-import { resetConfig } from '../../shared/config';
 import { buildModels } from '../../shared/models/runner';
-import { createWarehouse, setWarehouse } from '../../shared/warehouse';
 import type { Row, Warehouse } from '../../shared/warehouse/port';
 import {
   expectedCustomers,
@@ -18,25 +13,28 @@ import {
   expectedPurchases,
   sortRows,
 } from '../support/models-oracle';
-import { clearRaw, insertRaw, readInputFolder, type RawFixture, type TransactionLine } from '../support/raw-fixtures';
+import {
+  clearRaw,
+  insertRaw,
+  readInputFolder,
+  type RawFixture,
+  type TransactionLine,
+} from '../support/raw-fixtures';
 import { ORIGINAL_FIXTURE } from '../support/fixtures';
+import { scratchWarehouse } from '../support/factories';
 
 const FIXTURE_DIR = ORIGINAL_FIXTURE;
 
-let dir: string;
+let scratch: ReturnType<typeof scratchWarehouse>;
 let wh: Warehouse;
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'models-'));
-  process.env.DUCKDB_PATH = path.join(dir, 'w.duckdb');
-  resetConfig();
-  setWarehouse(undefined);
-  wh = createWarehouse();
+  scratch = scratchWarehouse('models-');
+  wh = scratch.wh;
 });
 
 afterAll(async () => {
-  await wh.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await scratch.close();
 });
 
 async function buildFrom(fixture: RawFixture): Promise<void> {
@@ -72,7 +70,10 @@ function generated(seed: number): RawFixture {
   }));
   // duplicated ids in the snapshot: the later line wins
   customers.push({ customer_id: 'C3', loyalty_score: 10 }, { customer_id: 'C7', loyalty_score: 1 });
-  customers.push({ customer_id: '', loyalty_score: 5 }, { customer_id: null as unknown as string, loyalty_score: 2 });
+  customers.push(
+    { customer_id: '', loyalty_score: 5 },
+    { customer_id: null as unknown as string, loyalty_score: 2 },
+  );
   const products = Array.from({ length: 30 }, (_, i) => ({
     product_id: `P${String(i + 1).padStart(2, '0')}`,
     product_description: `product ${i + 1}`,
@@ -98,7 +99,11 @@ function generated(seed: number): RawFixture {
     const year = month > 12 ? 2024 : 2023;
     const mm = String(month > 12 ? month - 12 : month).padStart(2, '0');
     const time = `${String(Math.floor(rnd() * 24)).padStart(2, '0')}:${String(Math.floor(rnd() * 60)).padStart(2, '0')}:00`;
-    return { customer_id: pick(buyerIds), basket, date_of_purchase: `${year}-${mm}-${String(day).padStart(2, '0')} ${time}` };
+    return {
+      customer_id: pick(buyerIds),
+      basket,
+      date_of_purchase: `${year}-${mm}-${String(day).padStart(2, '0')} ${time}`,
+    };
   });
   return { customers, products, transactions };
 }
@@ -161,7 +166,13 @@ describe('the purchase view contract', () => {
       `select table_type from information_schema.tables where table_schema = 'analytics' and table_name = 'customer_product_purchases'`,
     );
     // Assess
-    expect(columns.map((c) => c.name)).toEqual(['customer_id', 'loyalty_score', 'product_id', 'product_category', 'purchase_count']);
+    expect(columns.map((c) => c.name)).toEqual([
+      'customer_id',
+      'loyalty_score',
+      'product_id',
+      'product_category',
+      'purchase_count',
+    ]);
     expect(kind?.table_type).toBe('VIEW');
   });
 });
@@ -179,10 +190,28 @@ describe('hand-made edge cases', () => {
     ],
     transactions: [
       // the same product twice in one basket counts 2
-      { customer_id: 'C1', date_of_purchase: '2024-01-05 10:00:00', basket: [{ product_id: 'P1', price: 1.5 }, { product_id: 'P1', price: 1.5 }] },
-      { customer_id: 'C1', date_of_purchase: '2024-02-01 00:00:00', basket: [{ product_id: 'P1', price: 2 }, { product_id: 'P9', price: 3 }] },
+      {
+        customer_id: 'C1',
+        date_of_purchase: '2024-01-05 10:00:00',
+        basket: [
+          { product_id: 'P1', price: 1.5 },
+          { product_id: 'P1', price: 1.5 },
+        ],
+      },
+      {
+        customer_id: 'C1',
+        date_of_purchase: '2024-02-01 00:00:00',
+        basket: [
+          { product_id: 'P1', price: 2 },
+          { product_id: 'P9', price: 3 },
+        ],
+      },
       // unknown customer
-      { customer_id: 'Z9', date_of_purchase: '2024-02-03 12:00:00', basket: [{ product_id: 'P2', price: 10 }] },
+      {
+        customer_id: 'Z9',
+        date_of_purchase: '2024-02-03 12:00:00',
+        basket: [{ product_id: 'P2', price: 10 }],
+      },
       { customer_id: 'C3', date_of_purchase: '2024-01-31 23:59:59', basket: [] },
     ],
   };
@@ -198,7 +227,13 @@ describe('hand-made edge cases', () => {
     const expected = sortRows([
       { customer_id: 'C1', loyalty_score: 7, product_id: 'P1', product_category: 'house', purchase_count: 3 },
       { customer_id: 'C1', loyalty_score: 7, product_id: 'P9', product_category: null, purchase_count: 1 },
-      { customer_id: 'Z9', loyalty_score: null, product_id: 'P2', product_category: 'bws', purchase_count: 1 },
+      {
+        customer_id: 'Z9',
+        loyalty_score: null,
+        product_id: 'P2',
+        product_category: 'bws',
+        purchase_count: 1,
+      },
       { customer_id: 'C2', loyalty_score: 4, product_id: null, product_category: null, purchase_count: 0 },
       { customer_id: 'C3', loyalty_score: 9, product_id: null, product_category: null, purchase_count: 0 },
     ]);
@@ -210,12 +245,54 @@ describe('hand-made edge cases', () => {
     const actual = sortRows(await monthly());
     expect(actual).toEqual(
       sortRows([
-        { customer_id: 'C1', loyalty_score: 7, product_id: 'P1', product_category: 'house', purchase_month: '2024-01-01', purchase_count: 2 },
-        { customer_id: 'C1', loyalty_score: 7, product_id: 'P1', product_category: 'house', purchase_month: '2024-02-01', purchase_count: 1 },
-        { customer_id: 'C1', loyalty_score: 7, product_id: 'P9', product_category: null, purchase_month: '2024-02-01', purchase_count: 1 },
-        { customer_id: 'Z9', loyalty_score: null, product_id: 'P2', product_category: 'bws', purchase_month: '2024-02-01', purchase_count: 1 },
-        { customer_id: 'C2', loyalty_score: 4, product_id: null, product_category: null, purchase_month: null, purchase_count: 0 },
-        { customer_id: 'C3', loyalty_score: 9, product_id: null, product_category: null, purchase_month: null, purchase_count: 0 },
+        {
+          customer_id: 'C1',
+          loyalty_score: 7,
+          product_id: 'P1',
+          product_category: 'house',
+          purchase_month: '2024-01-01',
+          purchase_count: 2,
+        },
+        {
+          customer_id: 'C1',
+          loyalty_score: 7,
+          product_id: 'P1',
+          product_category: 'house',
+          purchase_month: '2024-02-01',
+          purchase_count: 1,
+        },
+        {
+          customer_id: 'C1',
+          loyalty_score: 7,
+          product_id: 'P9',
+          product_category: null,
+          purchase_month: '2024-02-01',
+          purchase_count: 1,
+        },
+        {
+          customer_id: 'Z9',
+          loyalty_score: null,
+          product_id: 'P2',
+          product_category: 'bws',
+          purchase_month: '2024-02-01',
+          purchase_count: 1,
+        },
+        {
+          customer_id: 'C2',
+          loyalty_score: 4,
+          product_id: null,
+          product_category: null,
+          purchase_month: null,
+          purchase_count: 0,
+        },
+        {
+          customer_id: 'C3',
+          loyalty_score: 9,
+          product_id: null,
+          product_category: null,
+          purchase_month: null,
+          purchase_count: 0,
+        },
       ]),
     );
   });
@@ -232,8 +309,19 @@ describe('hand-made edge cases', () => {
       bws_amount: 0,
       uncategorised_amount: 3,
     });
-    expect(rows.get('C2')).toMatchObject({ first_purchase_at: null, transaction_count: 0, item_count: 0, total_amount: 0, house_amount: 0 });
-    expect(rows.get('C3')).toMatchObject({ first_purchase_at: '2024-01-31 23:59:59', transaction_count: 1, item_count: 0, total_amount: 0 });
+    expect(rows.get('C2')).toMatchObject({
+      first_purchase_at: null,
+      transaction_count: 0,
+      item_count: 0,
+      total_amount: 0,
+      house_amount: 0,
+    });
+    expect(rows.get('C3')).toMatchObject({
+      first_purchase_at: '2024-01-31 23:59:59',
+      transaction_count: 1,
+      item_count: 0,
+      total_amount: 0,
+    });
     expect(rows.has('Z9')).toBe(false);
     expect(sortRows(await customers())).toEqual(sortRows(expectedCustomers(fixture, CATEGORIES)));
   });
@@ -242,20 +330,37 @@ describe('hand-made edge cases', () => {
     const rows = new Map((await nextBest()).map((r) => [r.customer_id, r]));
     // C1 bought house only and nobody else co-buys house: no affinity, so the most popular unbought
     // category wins: bws (bought by Z9, 1 of 2 buyers)
-    expect(rows.get('C1')).toMatchObject({ recommended_category: 'bws', method: 'popularity', score: 0.5, categories_bought: 1 });
+    expect(rows.get('C1')).toMatchObject({
+      recommended_category: 'bws',
+      method: 'popularity',
+      score: 0.5,
+      categories_bought: 1,
+    });
     // C2 bought nothing: the most popular category overall; house and bws tie at 0.5, name breaks the tie
-    expect(rows.get('C2')).toMatchObject({ recommended_category: 'bws', method: 'popularity', score: 0.5, categories_bought: 0 });
+    expect(rows.get('C2')).toMatchObject({
+      recommended_category: 'bws',
+      method: 'popularity',
+      score: 0.5,
+      categories_bought: 0,
+    });
     expectNextBestMatches(await nextBest(), fixture);
   });
 });
 
 describe('next best category by affinity', () => {
-  it('recommends what buyers of the same categories also buy, weighted by the customer\'s mix', async () => {
+  it("recommends what buyers of the same categories also buy, weighted by the customer's mix", async () => {
     // Prepare: A1..A3 buy house+sweets, B1..B2 buy food+bws; C1 buys mostly house -> sweets
     const basket = (ids: string[]) => ids.map((product_id) => ({ product_id, price: 1 }));
-    const tx = (customer_id: string, ids: string[]): TransactionLine => ({ customer_id, date_of_purchase: '2024-03-01 10:00:00', basket: basket(ids) });
+    const tx = (customer_id: string, ids: string[]): TransactionLine => ({
+      customer_id,
+      date_of_purchase: '2024-03-01 10:00:00',
+      basket: basket(ids),
+    });
     const fixture: RawFixture = {
-      customers: ['A1', 'A2', 'A3', 'B1', 'B2', 'C1'].map((customer_id) => ({ customer_id, loyalty_score: 5 })),
+      customers: ['A1', 'A2', 'A3', 'B1', 'B2', 'C1'].map((customer_id) => ({
+        customer_id,
+        loyalty_score: 5,
+      })),
       products: [
         { product_id: 'H', product_category: 'house' },
         { product_id: 'S', product_category: 'sweets' },

@@ -2,7 +2,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Dataset } from '../../shared/config';
+import { resetConfig, type Dataset } from '../../shared/config';
+import { createWarehouse, setWarehouse } from '../../shared/warehouse';
+import type { Warehouse } from '../../shared/warehouse/port';
 import type { FileUnit } from '../../shared/ingest/types';
 
 let seq = 0;
@@ -28,4 +30,29 @@ export function fileUnit(overrides: Partial<FileUnit> = {}): FileUnit {
 export function scratchDir(prefix = 'sp-test-'): { dir: string; remove: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A process-wide DuckDB warehouse in a scratch directory (DUCKDB_PATH set, config and warehouse
+ * reset); `close()` closes it, removes the directory and restores DUCKDB_PATH.
+ */
+export function scratchWarehouse(prefix: string): { wh: Warehouse; dir: string; close: () => Promise<void> } {
+  const { dir, remove } = scratchDir(prefix);
+  const previous = process.env.DUCKDB_PATH;
+  process.env.DUCKDB_PATH = path.join(dir, 'w.duckdb');
+  resetConfig();
+  setWarehouse(undefined);
+  const wh = createWarehouse();
+  return {
+    wh,
+    dir,
+    close: async () => {
+      await wh.close();
+      setWarehouse(undefined);
+      if (previous === undefined) delete process.env.DUCKDB_PATH;
+      else process.env.DUCKDB_PATH = previous;
+      resetConfig();
+      remove();
+    },
+  };
 }
