@@ -222,10 +222,13 @@ describe('Snowflake ingest through the handler', () => {
     await wh.close();
     wh = new SnowflakeWarehouse(snowflakeConfig(fake), { credentials, statementTimeoutMs: 1500 });
     setWarehouse(wh);
-    fake.fault(/^copy into \S+\.raw\.landing_transactions/i, { drop: true }, { times: 1 });
+    // every attempt is dropped until the deadline: the driver's own retry sleeps are random (0.5-3 s), so a single
+    // drop would race the deadline
+    fake.fault(/^copy into \S+\.raw\.landing_transactions/i, { drop: true });
 
     // Act
     const result = await ingest(event([TX_A, TX_B, CUSTOMERS]));
+    fake.resetScripts(); // the driver's late retries on the abandoned session may now be answered
 
     // Assess
     expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([`msg-${TX_A}`, `msg-${TX_B}`]);

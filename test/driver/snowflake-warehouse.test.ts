@@ -206,13 +206,15 @@ describe('SnowflakeWarehouse against the fake Snowflake REST API', () => {
     // Prepare: the socket is destroyed mid-request; the driver keeps retrying; the deadline ends it
     const impatient = new SnowflakeWarehouse(config(fake), { credentials: async () => creds(key), statementTimeoutMs: 600 });
     await impatient.query('select 1');
-    fake.fault(/^copy into/i, { drop: true }, { times: 1 });
+    // every attempt is dropped: the driver's retry sleeps are random and could otherwise beat the deadline
+    fake.fault(/^copy into/i, { drop: true });
 
     // Act
     const failed = impatient.execute("copy into raw.landing_transactions from @raw.landing_stage files = ('a.json')");
 
     // Assess
     await expect(failed).rejects.toBeInstanceOf(TransientError);
+    fake.resetScripts();
     await expect(impatient.query('select 2')).resolves.toBeDefined();
     expect(fake.logins.filter((l) => l.ok)).toHaveLength(2);
     await fake.idle();
