@@ -21,6 +21,7 @@ and a _manifest.json to bucket B. Prints the result JSON.
 Options:
   --table T            table, schema.table or database.schema.table                     required
   --bucket B           destination bucket                                                required
+  --columns C1,C2      keep only these columns (the month key stays)            default: every column
   --date-column C      the month key                            default: first date/timestamp column
   --sum C1,C2          sum exactly these numeric columns                 default: every numeric column
   --group C1,C2        group these as they are (even numeric or date columns)
@@ -34,6 +35,7 @@ Options:
 
 Local stage: the warehouse is .local/warehouse.duckdb and S3 the local stack (npm start).
 Example: npm run generate:tables && npm run transfer -- --table ORDERS_100K --bucket exports
+         npm run transfer -- --table ORDERS_100K --bucket exports --columns O_ORDERSTATUS,O_TOTALPRICE
 `;
 
 const list = (value: string | undefined): string[] | undefined =>
@@ -54,6 +56,7 @@ export function parseTransferArgs(argv: string[]): TransferRequest | 'help' {
       options: {
         table: { type: 'string' },
         bucket: { type: 'string' },
+        columns: { type: 'string' },
         'date-column': { type: 'string' },
         sum: { type: 'string' },
         group: { type: 'string' },
@@ -76,6 +79,7 @@ export function parseTransferArgs(argv: string[]): TransferRequest | 'help' {
   const request: Record<string, unknown> = {
     source_table: v.table,
     destination_s3_bucket: v.bucket,
+    columns: list(v.columns),
     date_column: v['date-column'],
     sum_columns: list(v.sum),
     group_columns: list(v.group),

@@ -11,10 +11,11 @@
  *   one group, as SQL GROUP BY does).
  * `sum_columns` makes exactly the listed numeric columns sums (other numeric columns are grouped);
  * `group_columns` groups the listed columns as they are (a numeric one is not summed, a date one is
- * not truncated).
+ * not truncated); `columns` keeps only the listed columns (plus the month key) in the output, so a
+ * high-cardinality column such as a free-text comment need not split every group.
  *
- * A row is blank, and removed before aggregating, when every column is NULL or (text columns)
- * empty or only whitespace (space, tab, LF, CR, VT, FF).
+ * A row is blank, and removed before aggregating, when every column of the table (not only the kept
+ * ones) is NULL or (text columns) empty or only whitespace (space, tab, LF, CR, VT, FF).
  *
  * The SQL is portable between DuckDB and Snowflake: `date_trunc`, `trim(x, chars)`, `chr`, `cast`,
  * positional ORDER BY and `nulls last` mean the same on both.
@@ -32,6 +33,8 @@ export interface PlannedColumn extends ColumnInfo {
 }
 
 export interface PlanOptions {
+  /** Keep only these columns (the month key is always kept). Default: every column. */
+  columns?: string[];
   dateColumn?: string;
   sumColumns?: string[];
   groupColumns?: string[];
@@ -40,7 +43,10 @@ export interface PlanOptions {
 export interface TransferPlan {
   table: TableRef;
   engine: Engine;
+  /** The output columns, in table order. */
   columns: PlannedColumn[];
+  /** Every column of the table: a row is blank when all of them are (see blankRowPredicate). */
+  tableColumns: ColumnInfo[];
   /** Name of the month key column (as introspected). */
   monthKey: string;
 }
@@ -86,8 +92,17 @@ export function planTransfer(
     return match;
   };
 
-  const sumNames = options.sumColumns?.map((n) => find(n, 'sum_columns').name);
-  const groupNames = new Set(options.groupColumns?.map((n) => find(n, 'group_columns').name) ?? []);
+  const kept = options.columns === undefined ? undefined : keptColumns(options.columns, find);
+  const inOutput = (name: string, option: string): string => {
+    if (kept && !kept.has(name)) {
+      throw new InvalidInputError(`${option}: ${name} is not among the kept columns (columns option)`);
+    }
+    return name;
+  };
+  const sumNames = options.sumColumns?.map((n) => inOutput(find(n, 'sum_columns').name, 'sum_columns'));
+  const groupNames = new Set(
+    options.groupColumns?.map((n) => inOutput(find(n, 'group_columns').name, 'group_columns')) ?? [],
+  );
   for (const name of sumNames ?? []) {
     const column = columns.find((c) => c.name === name)!;
     if (column.kind !== 'number') {
@@ -111,7 +126,10 @@ export function planTransfer(
       );
     }
   } else {
-    monthKey = columns.find((c) => (c.kind === 'date' || c.kind === 'timestamp') && !groupNames.has(c.name));
+    const candidate = (c: ColumnInfo) =>
+      (c.kind === 'date' || c.kind === 'timestamp') && !groupNames.has(c.name);
+    // with a column selection, a kept date column is the natural key; else the table's first one
+    monthKey = columns.find((c) => candidate(c) && (kept?.has(c.name) ?? true)) ?? columns.find(candidate);
   }
   if (!monthKey) {
     throw new InvalidInputError(
@@ -120,7 +138,8 @@ export function planTransfer(
     );
   }
 
-  const planned = columns.map((c): PlannedColumn => {
+  const output = kept ? columns.filter((c) => kept.has(c.name) || c.name === monthKey.name) : columns;
+  const planned = output.map((c): PlannedColumn => {
     let role: ColumnRole;
     if (c.name === monthKey.name) role = 'month_key';
     else if (groupNames.has(c.name)) role = 'group';
@@ -130,7 +149,20 @@ export function planTransfer(
     else role = 'group';
     return { ...c, role };
   });
-  return { table, engine, columns: planned, monthKey: monthKey.name };
+  return { table, engine, columns: planned, tableColumns: columns, monthKey: monthKey.name };
+}
+
+/** The `columns` option resolved to catalog names; an empty or repeated list is an error. */
+function keptColumns(names: string[], find: (name: string, option: string) => ColumnInfo): Set<string> {
+  if (names.length === 0)
+    throw new InvalidInputError('columns: name at least one column (or leave it out for all)');
+  const kept = new Set<string>();
+  for (const name of names) {
+    const actual = find(name, 'columns').name;
+    if (kept.has(actual)) throw new InvalidInputError(`columns: ${actual} is listed twice`);
+    kept.add(actual);
+  }
+  return kept;
 }
 
 /** The output expression of a column (aliased to its own name). */
@@ -170,7 +202,7 @@ export function buildAggregateSql(plan: TransferPlan, opts: { orderByMonth?: boo
   const lines = [
     `select ${select.join(',\n       ')}`,
     `from ${quoteTable(plan.table, plan.engine)}`,
-    `where not (${blankRowPredicate(plan.columns, plan.engine)})`,
+    `where not (${blankRowPredicate(plan.tableColumns, plan.engine)})`,
   ];
   if (groupBy.length > 0) lines.push(`group by ${groupBy.join(', ')}`);
   if (opts.orderByMonth ?? true) lines.push(`order by ${keyPosition} nulls last`);

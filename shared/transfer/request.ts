@@ -25,7 +25,9 @@ export const transferRequestSchema = z
       .string()
       .regex(BUCKET, 'must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)')
       .refine((b) => !b.includes('..'), 'must be a valid S3 bucket name'),
-    /** The month key; default: the first date/timestamp column. */
+    /** Keep only these columns in the output (the month key always stays). Default: every column. */
+    columns: z.array(COLUMN).min(1, 'name at least one column, or leave columns out for all').optional(),
+    /** The month key; default: the first date/timestamp column (among the kept ones). */
     date_column: COLUMN.optional(),
     /** Sum exactly these numeric columns (others are grouped). Default: every numeric column. */
     sum_columns: z.array(COLUMN).optional(),

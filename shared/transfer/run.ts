@@ -82,6 +82,7 @@ export async function transferData(
 
   const wh = deps.warehouse ?? defaultWarehouse();
   const plan = planTransfer(table, wh.engine, await wh.describeTable(table), {
+    columns: req.columns,
     dateColumn: req.date_column,
     sumColumns: req.sum_columns,
     groupColumns: req.group_columns,

@@ -9,6 +9,8 @@
 import type { ColumnInfo, Row } from '../../shared/warehouse/port';
 
 export interface OracleOptions {
+  /** Keep only these columns (and the month key); blank rows are still judged on every column. */
+  columns?: string[];
   dateColumn?: string;
   sumColumns?: string[];
   groupColumns?: string[];
@@ -22,11 +24,17 @@ export function oracleRoles(columns: ColumnInfo[], opts: OracleOptions = {}): Ma
   const upper = (names?: string[]) => names?.map((n) => n.toUpperCase());
   const sums = upper(opts.sumColumns);
   const groups = upper(opts.groupColumns) ?? [];
+  const keep = upper(opts.columns);
+  const kept = (c: ColumnInfo) => keep === undefined || keep.includes(c.name.toUpperCase());
+  const dateCandidates = columns.filter((c) => isDate(c) && !groups.includes(c.name.toUpperCase()));
   const key =
     columns.find(
       (c) => opts.dateColumn !== undefined && c.name.toUpperCase() === opts.dateColumn.toUpperCase(),
-    ) ?? columns.find((c) => isDate(c) && !groups.includes(c.name.toUpperCase()));
+    ) ??
+    dateCandidates.find(kept) ??
+    dateCandidates[0];
   for (const c of columns) {
+    if (!kept(c) && c !== key) continue;
     const name = c.name.toUpperCase();
     if (key && c.name === key.name) roles.set(c.name, 'month_key');
     else if (groups.includes(name)) roles.set(c.name, 'group');
@@ -80,11 +88,12 @@ function sum(values: unknown[], type: string): number | null {
 }
 
 /** The expected output rows (column order as the table), in no particular order. */
-export function expectedTransfer(rows: Row[], columns: ColumnInfo[], opts: OracleOptions = {}): Row[] {
-  const roles = oracleRoles(columns, opts);
+export function expectedTransfer(rows: Row[], tableColumns: ColumnInfo[], opts: OracleOptions = {}): Row[] {
+  const roles = oracleRoles(tableColumns, opts);
+  const columns = tableColumns.filter((c) => roles.has(c.name));
   const groups = new Map<string, { key: Row; members: Row[] }>();
   for (const row of rows) {
-    if (isBlankRow(row, columns)) continue;
+    if (isBlankRow(row, tableColumns)) continue;
     const key: Row = {};
     for (const c of columns) {
       const role = roles.get(c.name);

@@ -59,7 +59,35 @@ describe('planTransfer', () => {
     expect(roles(plan)).toMatchObject({ O_ORDERKEY: 'group', O_ORDERDATE: 'group', CREATED_AT: 'month_key' });
   });
 
+  it('columns keeps only those (in table order) plus the month key; blank rows still use every column', () => {
+    const plan = planTransfer({ table: 'ORDERS' }, 'duckdb', ORDERS, {
+      columns: ['o_totalprice', 'O_ORDERSTATUS'],
+    });
+    expect(roles(plan)).toEqual({ O_ORDERSTATUS: 'group', O_TOTALPRICE: 'sum', O_ORDERDATE: 'month_key' });
+    const sql = buildAggregateSql(plan);
+    expect(sql).not.toMatch(/as "IS_RUSH"/);
+    expect(sql).toMatch(/"IS_RUSH" is null/);
+    expect(sql).toMatch(/"CREATED_AT" is null/);
+  });
+
+  it("with columns, a kept date column is the default key before the table's first", () => {
+    const plan = planTransfer({ table: 'ORDERS' }, 'duckdb', ORDERS, { columns: ['CREATED_AT', 'IS_RUSH'] });
+    expect(plan.monthKey).toBe('CREATED_AT');
+    expect(roles(plan)).toEqual({ IS_RUSH: 'group', CREATED_AT: 'month_key' });
+  });
+
   it.each([
+    [{ columns: [] }, /columns: name at least one column/],
+    [{ columns: ['IS_RUSH', 'is_rush'] }, /columns: IS_RUSH is listed twice/],
+    [{ columns: ['NOPE'] }, /columns: "NOPE" is not a column of ORDERS/],
+    [
+      { columns: ['IS_RUSH'], sumColumns: ['O_TOTALPRICE'] },
+      /sum_columns: O_TOTALPRICE is not among the kept columns/,
+    ],
+    [
+      { columns: ['IS_RUSH'], groupColumns: ['O_ORDERKEY'] },
+      /group_columns: O_ORDERKEY is not among the kept columns/,
+    ],
     [{ dateColumn: 'NOPE' }, /date_column: "NOPE" is not a column of ORDERS/],
     [{ dateColumn: 'O_ORDERSTATUS' }, /O_ORDERSTATUS is VARCHAR, not a date or timestamp column/],
     [{ sumColumns: ['O_ORDERSTATUS'] }, /sum_columns: O_ORDERSTATUS is VARCHAR, not a numeric column/],

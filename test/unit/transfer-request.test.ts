@@ -56,6 +56,10 @@ describe('parseTransferRequest', () => {
     [{ source_table: 'T', destination_s3_bucket: 'exports', run_id: '../x' }, /run_id/],
     [{ source_table: 'T', destination_s3_bucket: 'exports', mode: 'copy' }, /mode/],
     [{ source_table: 'T', destination_s3_bucket: 'exports', date_colum: 'D' }, /Unrecognized key/],
+    [
+      { source_table: 'T', destination_s3_bucket: 'exports', columns: [] },
+      /columns: name at least one column/,
+    ],
     [null, /invalid transfer request/],
   ])('rejects %j', (input, message) => {
     expect(() => parseTransferRequest(input)).toThrow(InvalidInputError);
@@ -79,6 +83,8 @@ describe('CLI arguments', () => {
         'exports',
         '--sum',
         'A, B',
+        '--columns',
+        'A,B,C',
         '--format',
         'csv.gz',
         '--max-file-size',
@@ -88,6 +94,7 @@ describe('CLI arguments', () => {
       source_table: 'ORDERS_100K',
       destination_s3_bucket: 'exports',
       sum_columns: ['A', 'B'],
+      columns: ['A', 'B', 'C'],
       format: 'csv.gz',
       max_file_size: 1000,
     });
