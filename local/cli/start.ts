@@ -28,6 +28,12 @@ async function main(): Promise<void> {
         ? stack.config.warehouse.path
         : stack.config.warehouse.engine,
   });
+  // the queue is in memory: pick up what a previous run left unloaded (the ledger keeps it exactly once)
+  const { requeued, failed } = await stack.catchUp();
+  if (requeued > 0)
+    log.info('catch-up: re-queued objects of the landing bucket never loaded', { objects: requeued });
+  if (failed > 0)
+    log.warn('landing holds files that failed to load; see npm run reconcile', { files: failed });
   for (const s of stack.schedules)
     log.info('schedule', { expression: s.describe(), next: s.nextRun()?.toISOString() });
   log.info(

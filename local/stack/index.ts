@@ -14,7 +14,8 @@ import path from 'node:path';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { resetConfig, config, type Config } from '../../shared/config';
 import { createLogger, type Logger } from '../../shared/logger';
-import { setS3Client } from '../../shared/storage/object-store';
+import { reconcile } from '../../shared/ops/reconcile';
+import { s3 as s3Client, setS3Client } from '../../shared/storage/object-store';
 import { setWarehouse, warehouse } from '../../shared/warehouse';
 import { STACK_FILE, type StackInfo } from '../../shared/warehouse/remote';
 import { QueueConsumer, type SqsHandler } from './consumer';
@@ -52,6 +53,12 @@ export interface Stack {
   consumer: QueueConsumer;
   schedules: RunningSchedule[];
   warehouseUrl: string;
+  /**
+   * Re-queue what the landing bucket holds but the ledger never loaded. The local queue lives in
+   * memory, so messages in flight when the stack stopped are gone; the objects and the ledger are
+   * not, and the ledger keeps a replay exactly once. Returns how many objects were re-queued.
+   */
+  catchUp(): Promise<{ requeued: number; failed: number }>;
   /** Resolves when the queue is empty and no batch is in flight. */
   waitForIdle(opts?: { timeoutMs?: number; settleMs?: number }): Promise<void>;
   stop(): Promise<void>;
@@ -62,7 +69,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const dir = path.resolve(opts.dir);
   fs.mkdirSync(dir, { recursive: true });
 
-  const s3 = await startLocalS3({ port: opts.s3Port, dir: path.join(dir, 's3'), buckets: ['landing', 'exports'] });
+  const s3 = await startLocalS3({
+    port: opts.s3Port,
+    dir: path.join(dir, 's3'),
+    buckets: ['landing', 'exports'],
+  });
   const queues = await startLocalQueues({
     port: opts.sqsPort,
     region: process.env.AWS_REGION ?? 'eu-west-2',
@@ -96,7 +107,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const server = await startWarehouseServer(wh, opts.warehousePort ?? 0);
 
   const queueArn = (
-    await queues.client.send(new GetQueueAttributesCommand({ QueueUrl: queues.queueUrl, AttributeNames: ['QueueArn'] }))
+    await queues.client.send(
+      new GetQueueAttributesCommand({ QueueUrl: queues.queueUrl, AttributeNames: ['QueueArn'] }),
+    )
   ).Attributes?.QueueArn as string;
 
   const notifyBuckets = new Set([cfg.buckets.landing]);
@@ -164,6 +177,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     consumer,
     schedules,
     warehouseUrl: server.url,
+    catchUp: async () => {
+      const result = await reconcile({
+        s3: s3Client(),
+        wh,
+        bucket: cfg.buckets.landing,
+        routes: cfg.routes,
+        graceSeconds: 0,
+        fix: { sqs: queues.client, queueUrl: queues.queueUrl, region: cfg.region, style: 'local' },
+      });
+      return { requeued: result.fixed?.sent ?? 0, failed: result.counts.failed };
+    },
     waitForIdle: async ({ timeoutMs = 120_000, settleMs = 300 } = {}) => {
       const deadline = Date.now() + timeoutMs;
       let quietSince = 0;
@@ -195,7 +219,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       resetConfig();
       setS3Client(undefined);
       try {
-        if ((JSON.parse(fs.readFileSync(stackFile, 'utf8')) as StackInfo).pid === process.pid) fs.unlinkSync(stackFile);
+        if ((JSON.parse(fs.readFileSync(stackFile, 'utf8')) as StackInfo).pid === process.pid)
+          fs.unlinkSync(stackFile);
       } catch {
         // already gone
       }
