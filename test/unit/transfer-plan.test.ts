@@ -225,6 +225,14 @@ describe('buildUnloadSql (Snowflake)', () => {
     expect(parquet).toContain('file_format = (type = parquet compression = snappy)');
   });
 
+  it('with columns, unloads only the kept columns; blank rows are still judged on every column', () => {
+    const narrow = planTransfer(plan.table, 'snowflake', plan.tableColumns, { columns: ['rating'] });
+    const sql = buildUnloadSql(narrow, { location, format: 'csv.gz', maxFileSize: 1000 });
+    expect(sql).toContain('select sum("RATING") as "RATING",');
+    expect(sql).not.toContain('as "USERID"');
+    expect(sql).toContain('where not ("USERID" is null');
+  });
+
   it('refuses DuckDB, odd locations and out-of-range file sizes', () => {
     const duck = planTransfer({ table: 'T' }, 'duckdb', [col('d', 'DATE', 'date')]);
     expect(() => buildUnloadSql(duck, { location, format: 'parquet', maxFileSize: 1 })).toThrow(
