@@ -29,11 +29,15 @@ async function main(): Promise<void> {
         : stack.config.warehouse.engine,
   });
   // the queue is in memory: pick up what a previous run left unloaded (the ledger keeps it exactly once)
-  const { requeued, failed } = await stack.catchUp();
-  if (requeued > 0)
-    log.info('catch-up: re-queued objects of the landing bucket never loaded', { objects: requeued });
-  if (failed > 0)
-    log.warn('landing holds files that failed to load; see npm run reconcile', { files: failed });
+  try {
+    const { requeued, failed } = await stack.catchUp();
+    if (requeued > 0)
+      log.info('catch-up: re-queued objects of the landing bucket never loaded', { objects: requeued });
+    if (failed > 0)
+      log.warn('landing holds files that failed to load; see npm run reconcile', { files: failed });
+  } catch (err) {
+    log.warn('catch-up skipped; run npm run reconcile -- --fix', { error: (err as Error).message });
+  }
   for (const s of stack.schedules)
     log.info('schedule', { expression: s.describe(), next: s.nextRun()?.toISOString() });
   log.info(
