@@ -9,7 +9,7 @@
  *     output nearly as large as the input (27M rows): the transfer streamed to csv.gz parts
  *     against DuckDB's native `COPY ... (FORMAT csv, COMPRESSION gzip, PARTITION_BY ...)` of the
  *     same result to local disk. Target: within 2x.
- * (c) seed 004's approach (pandas: read everything, then group), the baseline a user would
+ * (c) the transfer brief's own approach (pandas: read everything, then group), the baseline a user would
  *     otherwise pick, against (a). Skipped with a note when python3-pandas is not installed.
  * Peak RSS of each case is measured in its own process; target under 1 GB for (a) and (b).
  *

@@ -1,4 +1,4 @@
-"""Baseline (c) of the transfer benchmark: seed 004's approach, read everything, then group.
+"""Baseline (c) of the transfer benchmark: the transfer brief's own approach, read everything, then group.
 
 The seed's solution pulled the whole table into a pandas DataFrame, dropped blank rows, grouped by
 the month of a date column, summed, serialised the result in memory and uploaded it with one PUT.

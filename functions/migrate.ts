@@ -16,6 +16,7 @@ import { logger } from '../shared/logger';
 import { invocationLog } from '../shared/middleware';
 import { formatReport, migrate, type MigrationReport } from '../shared/migrate';
 import { createWarehouse } from '../shared/warehouse';
+import { formatIssues } from '../shared/zod-issues';
 
 const log = logger.child({ fn: 'migrate' });
 
@@ -34,7 +35,7 @@ export function parseMigrateEvent(event: unknown): z.infer<typeof eventSchema> {
   const parsed = eventSchema.safeParse(event === undefined || event === null || event === '' ? {} : event);
   if (!parsed.success) {
     throw new InvalidInputError(
-      `invalid migrate event: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ')}` +
+      `invalid migrate event: ${formatIssues(parsed.error, '(event)')}` +
         ' (expected {"dryRun"?: boolean, "only"?: ["40_tables.sql", ...]})',
     );
   }

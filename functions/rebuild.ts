@@ -13,6 +13,7 @@ import { InvalidInputError } from '../shared/errors';
 import { logger } from '../shared/logger';
 import { invocationLog } from '../shared/middleware';
 import { rebuild, type RebuildResult } from '../shared/rebuild';
+import { formatIssues } from '../shared/zod-issues';
 
 const log = logger.child({ fn: 'rebuild' });
 
@@ -38,7 +39,7 @@ export function parseRebuildEvent(event: unknown) {
   const parsed = eventSchema.safeParse(event === undefined || event === null || event === '' ? {} : event);
   if (!parsed.success) {
     throw new InvalidInputError(
-      `invalid rebuild event: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ')}`,
+      `invalid rebuild event: ${formatIssues(parsed.error, '(event)')}`,
     );
   }
   const e = parsed.data;

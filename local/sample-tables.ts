@@ -1,5 +1,5 @@
 /**
- * Synthetic equivalents of the transfer seed's three Snowflake sample tables (seed 004), generated
+ * Synthetic equivalents of the transfer seed's three Snowflake sample tables (the transfer brief), generated
  * inside the local DuckDB warehouse so the transfer can be run, tested and benchmarked offline.
  *
  * Every table is deterministic (values derive from `hash(row number)`, no RNG state), so two runs

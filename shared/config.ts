@@ -123,11 +123,13 @@ export interface Config {
         account: string | undefined;
         user: string | undefined;
         role: string | undefined;
-        warehouse: string | undefined;
+        /** The Snowflake virtual warehouse (compute) the session uses. */
+        computeWarehouse: string | undefined;
         database: string;
         secretArn: string | undefined;
         accessUrl: string | undefined;
-        stage: string;
+        /** The external stage on the landing bucket, `schema.stage`. */
+        landingStage: string;
         exportStage: string;
         ingestMode: 'copy' | 'pipe';
         statementTimeoutSeconds?: number;
@@ -188,11 +190,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             account: e.SNOWFLAKE_ACCOUNT,
             user: e.SNOWFLAKE_USER,
             role: e.SNOWFLAKE_ROLE,
-            warehouse: e.SNOWFLAKE_WAREHOUSE,
+            computeWarehouse: e.SNOWFLAKE_WAREHOUSE,
             database: e.SNOWFLAKE_DATABASE,
             secretArn: need('SNOWFLAKE_SECRET_ARN', e.SNOWFLAKE_SECRET_ARN, e.SNOWFLAKE_ACCESS_URL ? '' : undefined),
             accessUrl: e.SNOWFLAKE_ACCESS_URL,
-            stage: e.SNOWFLAKE_STAGE,
+            landingStage: e.SNOWFLAKE_STAGE,
             exportStage: e.SNOWFLAKE_EXPORT_STAGE,
             ingestMode: e.INGEST_MODE,
             statementTimeoutSeconds: e.SNOWFLAKE_STATEMENT_TIMEOUT_SECONDS,

@@ -20,6 +20,7 @@ import { logger as rootLogger, type Logger } from './logger';
 import { sqlRoot } from './paths';
 import type { Warehouse } from './warehouse/port';
 import { splitStatements, stripComments } from './warehouse/split-statements';
+import { formatIssues } from './zod-issues';
 
 /** Snowflake unloads (transfer mode "unload") land under this prefix of the exports bucket. */
 export const UNLOAD_PREFIX = 'unload/';
@@ -120,14 +121,14 @@ export function snowflakeParameters(cfg: Config = loadedConfig(), env: NodeJS.Pr
   const parsed = migrateEnvSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
-      `invalid migrate configuration:\n  ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`,
+      `invalid migrate configuration:\n  ${formatIssues(parsed.error, '(configuration)', '\n  ')}`,
     );
   }
   const e = parsed.data;
   const db = cfg.warehouse.database.toUpperCase();
   const params: Record<string, string> = {
     DATABASE: db,
-    WAREHOUSE: cfg.warehouse.warehouse ?? `${db}_WH`,
+    WAREHOUSE: cfg.warehouse.computeWarehouse ?? `${db}_WH`,
     DEPLOY_ROLE: e.SNOWFLAKE_DEPLOY_ROLE ?? 'SYSADMIN',
     LOAD_ROLE: e.SNOWFLAKE_LOAD_ROLE ?? `${db}_LOADER`,
     TRANSFORM_ROLE: e.SNOWFLAKE_TRANSFORM_ROLE ?? `${db}_TRANSFORMER`,
@@ -137,7 +138,7 @@ export function snowflakeParameters(cfg: Config = loadedConfig(), env: NodeJS.Pr
     LANDING_URL: `s3://${cfg.buckets.landing}/`,
     // the integration role may write only under this prefix (serverless.yml param unloadPrefix)
     EXPORT_URL: `s3://${cfg.buckets.exports}/${UNLOAD_PREFIX}`,
-    LANDING_STAGE: cfg.warehouse.stage,
+    LANDING_STAGE: cfg.warehouse.landingStage,
     EXPORT_STAGE: cfg.warehouse.exportStage,
   };
   if (e.SNOWFLAKE_STORAGE_ROLE_ARN) params.ROLE_ARN = e.SNOWFLAKE_STORAGE_ROLE_ARN;

@@ -18,7 +18,7 @@ import { logger as rootLogger, type Logger } from './logger';
 import { ModelBuildError, buildModels, type BuiltModel } from './models/runner';
 import { defaultTemplateContext, type TemplateContext } from './models/template';
 import { exportSnapshot, type SnapshotExport } from './rebuild-export';
-import { getSecret } from './secrets';
+import { pseudonymisationKey } from './publish';
 import { warehouse as defaultWarehouse } from './warehouse';
 import type { Warehouse } from './warehouse/port';
 
@@ -115,18 +115,6 @@ export interface RebuildResult {
 export function newRunId(now: Date): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `rb-${stamp}-${crypto.randomBytes(3).toString('hex')}`;
-}
-
-/** The export key: EXPORT_SALT locally, or the Secrets Manager secret named by EXPORT_SALT_SECRET_ARN. */
-export async function pseudonymisationKey(): Promise<string> {
-  const { salt, saltSecretArn } = config().export;
-  if (saltSecretArn) {
-    const value = (await getSecret(saltSecretArn)).trim();
-    if (value.length < 16) throw new ConfigError(`the export salt in ${saltSecretArn} must be at least 16 characters`);
-    return value;
-  }
-  if (salt) return salt;
-  throw new ConfigError('pseudonymisation needs a key: set EXPORT_SALT_SECRET_ARN (AWS) or EXPORT_SALT (local, 16+ characters)');
 }
 
 export async function rebuild(options: RebuildOptions = {}): Promise<RebuildResult> {

@@ -23,6 +23,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { z } from 'zod';
 import { config } from './config';
 import { ConfigError, classifyError, errorMessage } from './errors';
+import { formatIssues } from './zod-issues';
 
 let client: SecretsManagerClient | undefined;
 
@@ -129,8 +130,7 @@ export function parseSnowflakeSecret(text: string, source: string): SnowflakeCre
   }
   const parsed = snowflakeSecretSchema.safeParse(json);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(secret)'}: ${i.message}`);
-    throw new ConfigError(`${source}: invalid Snowflake secret: ${problems.join('; ')}`);
+    throw new ConfigError(`${source}: invalid Snowflake secret: ${formatIssues(parsed.error, '(secret)')}`);
   }
   const s = parsed.data;
   return {

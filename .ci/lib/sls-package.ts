@@ -2,7 +2,7 @@
  * `sls package` (osls) into a fresh directory, offline, for the template tests and the Guard scan.
  *
  * - Nothing may leave loopback: dummy AWS credentials, no instance-metadata probing, no snowflake-sdk
- *   platform detection, no AWS profile. osls resolves serverless.yml without AWS (DESIGN.md section 8).
+ *   platform detection, no AWS profile. osls resolves serverless.yml without AWS (docs/ARCHITECTURE.md §8).
  * - Each run bundles in its own work folder (SLS_ESBUILD_WORK_FOLDER, see serverless.yml), so parallel
  *   runs in one checkout do not clobber each other.
  * - serverless-esbuild keeps the process alive after a failed bundle (its esbuild context is never

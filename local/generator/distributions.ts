@@ -21,7 +21,7 @@ import {
   PRODUCTS,
   type Category,
   type Product,
-} from '../../shared/catalogue';
+} from '../../shared/products';
 import { InvalidInputError } from '../../shared/errors';
 
 export interface IntRange {
@@ -45,7 +45,7 @@ export function frequencyChoices(spanDays: number): number[] {
 /**
  * The weighted pool customers draw their preferred categories from: category indices (into
  * CATEGORIES), each repeated CATEGORY_FREQUENCY times. Fails loudly if the weights or the catalogue
- * do not cover the categories (the drift behind seed 001's KeyError cannot pass silently).
+ * do not cover the categories (the drift behind the original generator's KeyError cannot pass silently).
  */
 export function categoryPool(
   frequency: Readonly<Record<Category, number>> = CATEGORY_FREQUENCY,

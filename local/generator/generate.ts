@@ -20,7 +20,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { unsafeUniformIntDistribution as int, xoroshiro128plus, type RandomGenerator } from 'pure-rand';
-import { CATEGORIES, PRODUCTS } from '../../shared/catalogue';
+import { CATEGORIES, PRODUCTS } from '../../shared/products';
 import { InvalidInputError } from '../../shared/errors';
 import { addDays, addMonthsClamped, daysBetween, formatIsoDate, parseIsoDate } from './calendar';
 import {

@@ -1,6 +1,6 @@
 /**
  * One SQS batch of S3 notifications -> loads -> `batchItemFailures`. This is where ingest semantics
- * meet SQS semantics (DESIGN.md section 5):
+ * meet SQS semantics (docs/ARCHITECTURE.md §5):
  *   - records are judged one by one: a poison message fails only itself;
  *   - `s3:TestEvent`, deletions and unrouted keys are acknowledged (logged, never retried);
  *   - a body that is not an S3 notification fails its record, so it reaches the DLQ;

@@ -5,7 +5,7 @@
  * Statuses: loaded (its rows are live) | replaced (a newer version of the key, or a newer snapshot,
  * took over) | superseded (never loaded: something newer was already there) | failed (retryable).
  *
- * Decisions, in order (DESIGN.md section 5):
+ * Decisions, in order (docs/ARCHITECTURE.md §5):
  *   1. A version the ledger has seen as loaded/replaced/superseded is a duplicate: a no-op.
  *   2. Per key, the newest S3 sequencer wins, within a batch and against the ledger.
  *   3. Snapshot datasets (customers, products): the newest event time wins across keys.

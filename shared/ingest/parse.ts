@@ -1,5 +1,5 @@
 /**
- * Reading and validating one landed file: the row-level contract of DESIGN.md sections 4 and 5.
+ * Reading and validating one landed file: the row-level contract of docs/ARCHITECTURE.md §4 and §5.
  * Pure functions over bytes, so the rules are unit-tested without S3 or a warehouse. The Snowflake
  * loader applies the same rules in SQL (shared/ingest/snowflake-sql.ts); keep the two in step.
  *

@@ -60,7 +60,7 @@ export interface ObjectHead {
 
 export interface SnowflakeLoaderOptions {
   /** Snowflake names and mode; default `config().warehouse`. */
-  cfg?: Pick<SnowflakeConfig, 'database' | 'stage' | 'ingestMode'>;
+  cfg?: Pick<SnowflakeConfig, 'database' | 'landingStage' | 'ingestMode'>;
   /** The bucket the landing stage reads; default `config().buckets.landing`. */
   landingBucket?: string;
   /** HEAD of an object, null when it does not exist. Default: the project's S3 client. */
@@ -134,7 +134,7 @@ export class SnowflakeLoader implements DatasetLoader {
     opts: SnowflakeLoaderOptions = {},
   ) {
     const cfg = opts.cfg ?? snowflakeConfig();
-    this.names = { database: cfg.database.toUpperCase(), stage: cfg.stage };
+    this.names = { database: cfg.database.toUpperCase(), stage: cfg.landingStage };
     this.mode = cfg.ingestMode;
     this.bucket = opts.landingBucket ?? config().buckets.landing;
     this.head = opts.head ?? defaultHead;

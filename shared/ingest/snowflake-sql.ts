@@ -18,7 +18,7 @@
  * and for JSON loses the line's raw text and mis-numbers lines after a broken one. With one text
  * column per line nothing can be rejected for its content: every line lands, and the rules run
  * afterwards on text that is exactly the file's. What COPY can still reject is bytes that are not
- * UTF-8 or a corrupt gzip, which fail the whole file (DESIGN.md section 5: "not text"); the COPY
+ * UTF-8 or a corrupt gzip, which fail the whole file (docs/ARCHITECTURE.md §5: "not text"); the COPY
  * result row (status, errors_seen, first_error, first_error_line) says so per file, and
  * COPY_HISTORY says so for files COPY skipped because it had loaded them before.
  * https://docs.snowflake.com/en/sql-reference/functions/validate

@@ -1,6 +1,6 @@
 /**
  * The only places where DuckDB and Snowflake need different SQL for the models. Each construct is
- * one named function with one branch per engine (seed 003, exercise 5: one model, two dialects),
+ * one named function with one branch per engine (one model, two dialects),
  * so the models themselves stay portable and there is never a second copy of a model.
  *
  * Names passed in are validated model names (`schema.table`, identifiers only); they are written

@@ -7,7 +7,7 @@
  * how the models get one `<category>_amount` column per category and the data tests the accepted
  * values without a second copy of the list.
  */
-import { CATEGORIES } from '../catalogue';
+import { CATEGORIES } from '../products';
 import { config } from '../config';
 import { InvalidInputError } from '../errors';
 import { assertIdentifier, quoteLiteral } from '../warehouse/identifiers';

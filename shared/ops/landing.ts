@@ -10,14 +10,13 @@
  */
 import {
   GetBucketVersioningCommand,
-  ListObjectsV2Command,
   ListObjectVersionsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Dataset, Route } from '../config';
 import { InvalidInputError } from '../errors';
 import { routeKey } from '../events/routing';
-import { stripEtag } from '../storage/object-store';
+import { listObjects, stripEtag } from '../storage/object-store';
 
 export interface LandingObject {
   key: string;
@@ -61,23 +60,9 @@ export async function* listLanding(
 ): AsyncIterable<LandingObject> {
   const prefix = opts.prefix || undefined;
   if (!opts.versioned) {
-    let token: string | undefined;
-    do {
-      const res = await s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      for (const o of res.Contents ?? []) {
-        if (!o.Key) continue;
-        yield {
-          key: o.Key,
-          size: o.Size ?? 0,
-          etag: stripEtag(o.ETag ?? ''),
-          versionId: undefined,
-          lastModified: o.LastModified ?? new Date(0),
-        };
-      }
-      token = res.IsTruncated ? res.NextContinuationToken : undefined;
-    } while (token);
+    for await (const o of listObjects(bucket, prefix, s3)) {
+      yield { key: o.key, size: o.size, etag: o.etag, versionId: undefined, lastModified: o.lastModified ?? new Date(0) };
+    }
     return;
   }
   let keyMarker: string | undefined;

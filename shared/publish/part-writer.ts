@@ -20,11 +20,11 @@
  */
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { errorMessage, InvalidInputError, TerminalError } from '../errors';
 import { logger } from '../logger';
-import { s3 } from '../storage/object-store';
+import { listObjects, s3 } from '../storage/object-store';
 import { createEncoder, FORMAT_INFO, type Encoder } from './encoders';
 import { buildManifest, manifestKey, putManifest } from './manifest';
 import { createPseudonymiser } from './pseudonymise';
@@ -409,14 +409,7 @@ class OpenPart {
 }
 
 export async function* listKeys(client: S3Client, bucket: string, prefix: string): AsyncIterable<string> {
-  let token: string | undefined;
-  do {
-    const res = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const o of res.Contents ?? []) if (o.Key) yield o.Key;
-    token = res.IsTruncated ? res.NextContinuationToken : undefined;
-  } while (token);
+  for await (const o of listObjects(bucket, prefix, client)) yield o.key;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Contracts of the part writer, shared by the transfer (issue 5) and the weekly export of `rebuild`.
+ * Contracts of the part writer, shared by the transfer and the weekly export of `rebuild`.
  *
  * A publish run writes data parts under one run prefix, partition by partition, then writes
  * `<runPrefix>/_manifest.json` last: the manifest is the commit marker. A reader that finds no

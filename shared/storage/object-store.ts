@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import {
   GetObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
+  paginateListObjectsV2,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -91,17 +91,17 @@ export async function headObject(bucket: string, key: string): Promise<ObjectInf
   return { key, size: res.ContentLength ?? 0, etag: stripEtag(res.ETag ?? ''), lastModified: res.LastModified };
 }
 
-export async function* listObjects(bucket: string, prefix = ''): AsyncIterable<ObjectInfo> {
-  let token: string | undefined;
-  do {
-    const res = await s3().send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token }),
-    );
-    for (const o of res.Contents ?? []) {
+/**
+ * Every object under a prefix, in key order, through the SDK's own paginator (it follows
+ * NextContinuationToken). `client` defaults to the process's client.
+ * https://docs.aws.amazon.com/AWSJavaScriptSDK/v3/latest/Package/-aws-sdk-client-s3/Function/paginateListObjectsV2/
+ */
+export async function* listObjects(bucket: string, prefix = '', client: S3Client = s3()): AsyncIterable<ObjectInfo> {
+  for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix || undefined })) {
+    for (const o of page.Contents ?? []) {
       if (o.Key) yield { key: o.Key, size: o.Size ?? 0, etag: stripEtag(o.ETag ?? ''), lastModified: o.LastModified };
     }
-    token = res.IsTruncated ? res.NextContinuationToken : undefined;
-  } while (token);
+  }
 }
 
 export function stripEtag(etag: string): string {

@@ -1,5 +1,5 @@
 /**
- * The transfer (issue 5): `transferData({ source_table, destination_s3_bucket, ...options })`.
+ * The transfer: `transferData({ source_table, destination_s3_bucket, ...options })`.
  * See ./run.ts for the flow, ./plan.ts for the semantics and SQL, ./unload.ts for Snowflake's unload.
  */
 export { transferData, type TransferResult, type TransferDeps } from './run';

@@ -9,6 +9,7 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import { InvalidInputError } from '../errors';
 import { OUTPUT_FORMATS } from '../publish/types';
+import { formatIssues } from '../zod-issues';
 
 /** S3 bucket naming rules (general purpose buckets). https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html */
 const BUCKET =
@@ -65,8 +66,7 @@ export type ParsedTransferRequest = z.output<typeof transferRequestSchema>;
 export function parseTransferRequest(input: unknown): ParsedTransferRequest {
   const parsed = transferRequestSchema.safeParse(input);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(request)'}: ${i.message}`);
-    throw new InvalidInputError(`invalid transfer request:\n  ${problems.join('\n  ')}`);
+    throw new InvalidInputError(`invalid transfer request:\n  ${formatIssues(parsed.error, '(request)', '\n  ')}`);
   }
   return parsed.data;
 }

@@ -327,7 +327,7 @@ export class SnowflakeWarehouse implements Warehouse {
       account,
       username: user,
       role: this.cfg.role ?? creds.role,
-      warehouse: this.cfg.warehouse ?? creds.warehouse,
+      warehouse: this.cfg.computeWarehouse ?? creds.warehouse,
       database: this.cfg.database,
       authenticator: 'SNOWFLAKE_JWT',
       privateKey: creds.privateKey,

@@ -1,5 +1,5 @@
 -- migrate: admin
--- The external partner's role (issue 4: data sharing). Account-level, so an administrator runs it
+-- The external partner's role (data sharing). Account-level, so an administrator runs it
 -- once per environment with the other admin script:  npm run migrate -- --stage dev --admin
 -- What the role may read, and how customer_id is masked for it: 90_masking_policy.sql.
 -- Under SYSADMIN, like the pipeline roles, so administrators keep control of it.

@@ -1,4 +1,4 @@
--- Schemas of the pipeline's layers (DESIGN.md section 6), owned by the deploying role.
+-- Schemas of the pipeline's layers (docs/ARCHITECTURE.md §6), owned by the deploying role.
 -- Managed access: only the schema owner (and MANAGE GRANTS) decides who reads what, so a role that
 -- creates a table cannot hand it to someone else.
 -- https://docs.snowflake.com/en/user-guide/security-access-control-configure#creating-managed-access-schemas

@@ -1,4 +1,4 @@
--- Row rules of ingest (DESIGN.md section 5) for the Snowflake path, as JavaScript UDFs.
+-- Row rules of ingest (docs/ARCHITECTURE.md §5) for the Snowflake path, as JavaScript UDFs.
 --
 -- Why JavaScript: the rules are defined by shared/ingest/parse.ts, which the DuckDB path runs in Node.
 -- Snowflake's JavaScript UDFs run the same language with the same JSON.parse, String.trim and regular

@@ -1,4 +1,4 @@
--- Partner access to the purchase data with customer_id pseudonymised (issue 4).
+-- Partner access to the purchase data with customer_id pseudonymised.
 --
 -- A masking policy on customer_id: a session with the partner role sees a keyed SHA-256 of the id
 -- (stable, so partners can still count and join per customer, but cannot recover the id by hashing

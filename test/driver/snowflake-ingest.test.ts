@@ -304,7 +304,7 @@ describe('SnowflakeLoader in pipe mode', () => {
 
   function loader(waitMs = 2000) {
     return new SnowflakeLoader(wh, {
-      cfg: { database: 'SHOPPING_PATTERNS', stage: 'RAW.LANDING_STAGE', ingestMode: 'pipe' },
+      cfg: { database: 'SHOPPING_PATTERNS', landingStage: 'RAW.LANDING_STAGE', ingestMode: 'pipe' },
       landingBucket: 'landing',
       head: async (_b, k) => ({ etag: `e-${k}`, lastModified: new Date(now.getTime() - 3600_000) }),
       now: () => now,

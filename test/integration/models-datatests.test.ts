@@ -3,7 +3,7 @@
  * model logic (customer 360, view completeness) cannot be broken through the inputs while the
  * models are right, so their failing fixture tampers with the built table, as a bug would.
  */
-import { CATEGORIES } from '../../shared/catalogue';
+import { CATEGORIES } from '../../shared/products';
 import { setLogSink } from '../../shared/logger';
 import { loadDataTests } from '../../shared/datatests/catalog';
 import { RESULTS_TABLE, runDataTests, type DataTestResult } from '../../shared/datatests/runner';

@@ -3,7 +3,7 @@
  * the same input objects: the original generator's output, seeded generated data full of edge
  * cases, and small hand-made fixtures whose expected rows are also written out literally.
  */
-import { CATEGORIES } from '../../shared/catalogue';
+import { CATEGORIES } from '../../shared/products';
 import { buildModels } from '../../shared/models/runner';
 import type { Row, Warehouse } from '../../shared/warehouse/port';
 import {
@@ -60,7 +60,7 @@ function prng(seed: number): () => number {
   };
 }
 
-/** Generated data with every edge case of DESIGN.md section 6 mixed in at random. */
+/** Generated data with every edge case of docs/ARCHITECTURE.md §6 mixed in at random. */
 function generated(seed: number): RawFixture {
   const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;

@@ -4,7 +4,7 @@
  * under __next, masked, then swapped in with SWAP WITH; views replaced with COPY GRANTS; the data
  * tests after the last model; their results stored.
  */
-import { CATEGORIES } from '../../shared/catalogue';
+import { CATEGORIES } from '../../shared/products';
 import { runDataTests } from '../../shared/datatests/runner';
 import { setLogSink } from '../../shared/logger';
 import { loadModels } from '../../shared/models/catalog';

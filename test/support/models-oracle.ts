@@ -1,7 +1,7 @@
 /**
  * An independent computation of the models, in plain TypeScript over the same input objects the
  * raw fixtures are loaded from (test/support/raw-fixtures.ts). It shares no code with the SQL or
- * the runner: the semantics are re-derived from DESIGN.md section 6 and docs/MODELS.md.
+ * the runner: the semantics are re-derived from docs/ARCHITECTURE.md §6 and docs/MODELS.md.
  */
 import type { CustomerRow, ProductRow, RawFixture, TransactionLine } from './raw-fixtures';
 

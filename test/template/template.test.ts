@@ -1,6 +1,6 @@
 /**
  * The CloudFormation template of `sls package --stage dev`, packaged offline by this test into temporary
- * directories (never stale output), checked against issue 6: hardened buckets, the notification without
+ * directories (never stale output), checked against the deploy requirements: hardened buckets, the notification without
  * a cycle, queue and DLQ, alarms, least-privilege roles, the Snowflake integration role, environment
  * values that resolve offline, the zips, the dependency graph and the Guard scan.
  *

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidInputError } from '../../shared/errors';
-import { CATEGORIES, PRODUCTS, type Category } from '../../shared/catalogue';
+import { CATEGORIES, PRODUCTS, type Category } from '../../shared/products';
 import {
   categoryPool,
   formatTransaction,
@@ -412,7 +412,7 @@ describe('generator: distributions match the documented ones', () => {
 });
 
 describe('generator: category weights come from one list', () => {
-  it('fails loudly when a weighted category has no products (the KeyError of seed 001)', () => {
+  it('fails loudly when a weighted category has no products (the original generator\'s KeyError)', () => {
     const withoutBws = PRODUCTS.filter((p) => p.category !== 'bws');
     const weights = Object.fromEntries(CATEGORIES.map((c) => [c, DOC.categoryWeights[c]!])) as Record<
       Category,

@@ -12,7 +12,7 @@ import {
 const line = (o: unknown) => JSON.stringify(o);
 const good = { customer_id: 'C1', basket: [{ product_id: 'P01', price: 506 }], date_of_purchase: '2018-09-01 11:09:00' };
 
-describe('transaction line rules (DESIGN.md section 5)', () => {
+describe('transaction line rules (docs/ARCHITECTURE.md §5)', () => {
   it.each([
     ['not JSON', '{"customer_id": "C1",', 'invalid JSON'],
     ['a JSON array, not an object', '[1,2]', 'invalid JSON'],

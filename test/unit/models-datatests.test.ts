@@ -1,7 +1,7 @@
 import { loadDataTests, parseDataTest } from '../../shared/datatests/catalog';
 import { formatTestReport } from '../../shared/datatests/report';
 import { sampleQuery, statusOf, summarise, type DataTestResult } from '../../shared/datatests/runner';
-import { CATEGORIES } from '../../shared/catalogue';
+import { CATEGORIES } from '../../shared/products';
 import { templateValues } from '../../shared/models/template';
 
 const values = templateValues({ categories: ['house'], freshness: { maxAgeHours: 24, severity: 'warn' } });

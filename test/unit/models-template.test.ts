@@ -1,4 +1,4 @@
-import { CATEGORIES } from '../../shared/catalogue';
+import { CATEGORIES } from '../../shared/products';
 import { InvalidInputError } from '../../shared/errors';
 import { render, templateValues, type TemplateContext } from '../../shared/models/template';
 

@@ -2,7 +2,7 @@
 --        customer in the snapshot who bought nothing (product_id null, purchase_count 0)
 -- materialized: view
 --
--- The view the data scientists asked for (DESIGN.md section 6), exactly these five columns in this
+-- The view the data scientists asked for (docs/ARCHITECTURE.md §6), exactly these five columns in this
 -- order. It reads the monthly table of the same rebuild, so the view, the monthly table and the
 -- weekly export always show the same tested snapshot.
 

@@ -2,7 +2,7 @@
  * The single source of the product catalogue and its categories. The generator, the models
  * (one `<category>_amount` column per category), the accepted-values data test and the docs all
  * read this list, so a category cannot exist in one place and be missing in another (the
- * `KeyError: 'bws'` of the original generator, seed 001, came from two lists drifting apart).
+ * `KeyError: 'bws'` of the original generator came from two lists drifting apart).
  */
 export const CATEGORIES = ['house', 'clothes', 'fruit_veg', 'sweets', 'food', 'bws'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -10,7 +10,7 @@ export type Category = (typeof CATEGORIES)[number];
 /**
  * How often each category is picked, relative to the others (integers; they need not sum to 100).
  * These are the original generator's `products_cats_frequency` counts. Keyed by Category, so a
- * category missing here (or an extra one) is a compile error: seed 001's `KeyError: 'bws'` cannot recur.
+ * category missing here (or an extra one) is a compile error: the original generator's `KeyError: 'bws'` cannot recur.
  */
 export const CATEGORY_FREQUENCY: Readonly<Record<Category, number>> = {
   house: 15,
