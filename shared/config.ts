@@ -8,22 +8,19 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 import { projectRoot } from './paths';
-
-export const DATASETS = ['customers', 'products', 'transactions'] as const;
-export type Dataset = (typeof DATASETS)[number];
+import { DEFAULT_DATASETS } from './datasets';
 
 /** Key-to-dataset routing: the first route whose pattern matches the (decoded) key wins. */
 export interface Route {
-  dataset: Dataset;
+  dataset: string;
   pattern: RegExp;
 }
 
-/** Default routing table. Keys may sit under any prefix (`starter/customers.csv`). */
-export const DEFAULT_ROUTES: ReadonlyArray<{ dataset: Dataset; pattern: string }> = [
-  { dataset: 'customers', pattern: '(^|/)customers\\.csv(\\.gz)?$' },
-  { dataset: 'products', pattern: '(^|/)products\\.csv(\\.gz)?$' },
-  { dataset: 'transactions', pattern: '(^|/)transactions/d=\\d{4}-\\d{2}-\\d{2}/[^/]+\\.(json|jsonl)(\\.gz)?$' },
-];
+/** Default routing: the key pattern of each declared dataset (shared/datasets/), in order. */
+export const DEFAULT_ROUTES: ReadonlyArray<{ dataset: string; pattern: string }> = DEFAULT_DATASETS.map((d) => ({
+  dataset: d.name,
+  pattern: d.keyPattern,
+}));
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -45,7 +42,7 @@ const routesSchema = z
     z
       .array(
         z.object({
-          dataset: z.enum(DATASETS),
+          dataset: z.enum(DEFAULT_DATASETS.map((d) => d.name) as [string, ...string[]]),
           pattern: z.string().refine(isRegex, { message: 'is not a valid regular expression' }),
         }),
       )
@@ -74,6 +71,16 @@ const envSchema = z.object({
   INGEST_BATCH_SIZE: positiveInt.max(10000).default(10),
   INGEST_MAX_RECEIVE_COUNT: positiveInt.default(5),
   INGEST_VISIBILITY_TIMEOUT_SECONDS: positiveInt.default(900),
+  /** A line (or CSV record) longer than this fails its file (docs/ARCHITECTURE.md §5, bounded reading). */
+  INGEST_MAX_LINE_BYTES: positiveInt.default(1024 * 1024),
+  /** More decompressed bytes than this fail the file. */
+  INGEST_MAX_FILE_BYTES: positiveInt.default(2 * 1024 * 1024 * 1024),
+  /** A snapshot with fewer rows than this share of the live one is held for an operator (0: off). */
+  INGEST_SNAPSHOT_MIN_RATIO: z.coerce.number().min(0).max(1).default(0.5),
+  /** A snapshot from another key than the live one is held for an operator. */
+  INGEST_SNAPSHOT_HOLD_NEW_KEY: bool.default(true),
+  /** Ingest stops taking work when the function has fewer seconds than this left. */
+  INGEST_DEADLINE_RESERVE_SECONDS: positiveInt.default(60),
   DATASET_ROUTES: routesSchema.optional(),
   WAREHOUSE_ENGINE: z.enum(['duckdb', 'snowflake']).optional(),
   DUCKDB_PATH: z.string().min(1).optional(),
@@ -114,6 +121,11 @@ export interface Config {
     batchSize: number;
     maxReceiveCount: number;
     visibilityTimeoutSeconds: number;
+  };
+  ingest: {
+    limits: { maxLineBytes: number; maxFileBytes: number };
+    guard: { minRatio: number; holdNewKey: boolean };
+    reserveMs: number;
   };
   routes: Route[];
   warehouse:
@@ -179,6 +191,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchSize: e.INGEST_BATCH_SIZE,
       maxReceiveCount: e.INGEST_MAX_RECEIVE_COUNT,
       visibilityTimeoutSeconds: e.INGEST_VISIBILITY_TIMEOUT_SECONDS,
+    },
+    ingest: {
+      limits: { maxLineBytes: e.INGEST_MAX_LINE_BYTES, maxFileBytes: e.INGEST_MAX_FILE_BYTES },
+      guard: { minRatio: e.INGEST_SNAPSHOT_MIN_RATIO, holdNewKey: e.INGEST_SNAPSHOT_HOLD_NEW_KEY },
+      reserveMs: e.INGEST_DEADLINE_RESERVE_SECONDS * 1000,
     },
     routes: (e.DATASET_ROUTES ?? DEFAULT_ROUTES).map((r) => ({ dataset: r.dataset, pattern: new RegExp(r.pattern) })),
     warehouse:

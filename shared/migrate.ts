@@ -21,6 +21,8 @@ import { sqlRoot } from './paths';
 import type { Warehouse } from './warehouse/port';
 import { splitStatements, stripComments } from './warehouse/split-statements';
 import { formatIssues } from './zod-issues';
+import { defaultRegistry, type DatasetRegistry } from './datasets';
+import { generatedSnowflakeScripts } from './ingest/landing/stage-sql';
 
 /** Snowflake unloads (transfer mode "unload") land under this prefix of the exports bucket. */
 export const UNLOAD_PREFIX = 'unload/';
@@ -75,6 +77,20 @@ export function listScripts(engine: 'duckdb' | 'snowflake', dir = path.join(sqlR
       const head = text.split('\n').slice(0, 5).join('\n');
       return { file, path: full, admin: /^--\s*migrate:\s*admin\b/m.test(head), text };
     });
+}
+
+/**
+ * The Snowflake migrations: the files of sql/snowflake/ and the scripts rendered from the dataset
+ * declarations (ingest layer, rules functions, pipes, their grants), in file-name order.
+ */
+export function snowflakeScripts(registry: DatasetRegistry = defaultRegistry): Script[] {
+  const generated = generatedSnowflakeScripts(registry).map((g) => ({
+    file: g.file,
+    path: `(generated) ${g.file}`,
+    admin: false,
+    text: g.text,
+  }));
+  return [...listScripts('snowflake'), ...generated].sort((a, b) => a.file.localeCompare(b.file));
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_$]*$/;
@@ -171,7 +187,7 @@ export async function migrate(wh: Warehouse, opts: MigrateOptions = {}): Promise
 
   const params = opts.params ?? snowflakeParameters();
   const only = opts.only?.map((f) => (f.endsWith('.sql') ? f : `${f}.sql`));
-  const scripts = listScripts('snowflake').filter((s) => !only || only.includes(s.file));
+  const scripts = snowflakeScripts().filter((s) => !only || only.includes(s.file));
   if (only) {
     const unknown = only.filter((f) => !scripts.some((s) => s.file === f));
     if (unknown.length > 0) throw new ConfigError(`no such migration: ${unknown.join(', ')}`);

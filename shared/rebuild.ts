@@ -16,6 +16,8 @@ import { formatTestReport } from './datatests/report';
 import { runDataTests, sqlTimestamp, summarise, type DataTestResult, type TestSummary } from './datatests/runner';
 import { logger as rootLogger, type Logger } from './logger';
 import { ModelBuildError, buildModels, type BuiltModel } from './models/runner';
+import { compact, fixCut } from './ingest/compact';
+import { defaultRegistry } from './datasets';
 import { defaultTemplateContext, type TemplateContext } from './models/template';
 import { exportSnapshot, type SnapshotExport } from './rebuild-export';
 import { pseudonymisationKey } from './publish';
@@ -61,12 +63,13 @@ export interface ArrivalLag {
 }
 
 /**
- * Arrival is the file's S3 event time (the load time when the event had none), as the freshness
- * data test reads it. Measured right after the models are built, against the same warehouse.
+ * Arrival is the file's Last-Modified time in the object store (the load time when unknown), over the
+ * rebuild's cut, as the freshness data test reads it. Measured right after the models are built.
  */
 export async function measureArrivalLag(wh: Warehouse, builtAt: Date): Promise<ArrivalLag> {
   const [row] = await wh.query(
-    `select max(coalesce(event_time, loaded_at)) as newest_arrival_at from raw.file_ledger where status = 'loaded'`,
+    `select max(coalesce(u.last_modified, u.recorded_at)) as newest_arrival_at
+       from raw.unit_loads u join raw.cut_loads c on c.load_id = u.load_id`,
   );
   const value = row ? Object.entries(row).find(([k]) => k.toLowerCase() === 'newest_arrival_at')?.[1] : null;
   if (value === null || value === undefined) return { newestArrivalAt: null, lagSeconds: null };
@@ -152,6 +155,9 @@ export async function rebuild(options: RebuildOptions = {}): Promise<RebuildResu
 
   log.info('rebuild started', { snapshot_date: snapshotDate, publish, pseudonymise });
   try {
+    // one consistent cut of the raw data for every model and test of this run
+    const cut = await fixCut(wh, started);
+    log.info('raw data cut fixed', { loads: cut.loads });
     built = await buildModels(wh, { context, logger: log });
   } catch (err) {
     if (err instanceof ModelBuildError) built = err.built;
@@ -194,6 +200,11 @@ export async function rebuild(options: RebuildOptions = {}): Promise<RebuildResu
   }
   const tests = summarise(results);
   await record(status);
+  // off the hot path: what no view can show any more goes (never the reason a rebuild fails)
+  await compact(wh, defaultRegistry, clock()).then(
+    (r) => log.info('raw layer compacted', r.deleted),
+    (err: unknown) => log.warn('raw layer not compacted', { error: errorMessage(err) }),
+  );
   log.metrics('ShoppingPatterns/Rebuild', {
     ModelsBuilt: built.length,
     TestsPassed: tests.passed,

@@ -9,6 +9,7 @@ import { decodeS3Key, encodeS3Key } from './s3-key';
 import type { Route } from '../config';
 import type { FileUnit } from '../ingest/types';
 import { stripEtag } from '../storage/object-store';
+import { unitVersion } from '../ingest/ledger';
 
 const s3EventRecord = z.object({
   eventVersion: z.string(),
@@ -41,7 +42,7 @@ export type ParsedMessage =
   | { kind: 'invalid'; reason: string }
   | { kind: 'files'; units: FileUnit[]; ignored: { key: string; reason: string }[] };
 
-export function parseMessageBody(body: string, routes: readonly Route[]): ParsedMessage {
+export function parseMessageBody(body: string, routes: readonly Route[], receiveCount = 1): ParsedMessage {
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -80,13 +81,14 @@ export function parseMessageBody(body: string, routes: readonly Route[]): Parsed
     units.push({
       bucket: record.s3.bucket.name,
       key,
-      version: versionId ?? (etag || record.s3.object.sequencer),
+      version: unitVersion(versionId, etag, record.s3.object.sequencer),
       versionId,
       etag,
       sequencer: record.s3.object.sequencer,
       eventTime: new Date(record.eventTime).toISOString(),
       size: record.s3.object.size ?? 0,
       dataset,
+      receiveCount,
     });
   }
   return { kind: 'files', units, ignored };

@@ -1,27 +1,19 @@
 /**
- * The file ledger: the exactly-once memory of ingest, engine-agnostic SQL over `raw.file_ledger`.
- * It outlives Snowflake's own load metadata (64 days for COPY, 14 for pipes).
+ * The file ledger: the exactly-once memory of ingest, in portable SQL on both engines. Writes only
+ * append events to raw.file_events (in the same transaction as the rows they describe); what a unit's
+ * status is, and which load is live, is read through the views of ./schema.ts. It outlives
+ * Snowflake's own load metadata (64 days for COPY, 14 for pipes).
  *
- * Statuses: loaded (its rows are live) | replaced (a newer version of the key, or a newer snapshot,
- * took over) | superseded (never loaded: something newer was already there) | failed (retryable).
- *
- * Decisions, in order (docs/ARCHITECTURE.md §5):
- *   1. A version the ledger has seen as loaded/replaced/superseded is a duplicate: a no-op.
- *   2. Per key, the newest S3 sequencer wins, within a batch and against the ledger.
- *   3. Snapshot datasets (customers, products): the newest event time wins across keys.
+ * Triage, before loading (docs/ARCHITECTURE.md §5):
+ *   1. within a batch, one candidate per key: the newest sequencer;
+ *   2. a version the ledger has seen as loaded, replaced, superseded or held is a duplicate;
+ *   3. append datasets: a version older than the key's live load (by sequencer) is superseded.
+ * Two invocations may still load the same version at once (nothing is locked): both append, and the
+ * views count only the first committed load of a version, so a reader never sees it twice.
  */
-import type { Dataset } from '../config';
-import type { Warehouse } from '../warehouse/port';
-import type { FileUnit, LoadOutcome, QuarantinedLine } from './types';
-
-export const SNAPSHOT_DATASETS: ReadonlySet<Dataset> = new Set<Dataset>(['customers', 'products']);
-
-/** Raw tables each dataset writes, and the column naming the source key. */
-export const DATASET_TABLES: Record<Dataset, readonly string[]> = {
-  customers: ['raw.customers'],
-  products: ['raw.products'],
-  transactions: ['raw.transaction_items', 'raw.transactions'],
-};
+import type { DatasetDecl } from '../datasets/types';
+import type { Param, Warehouse } from '../warehouse/port';
+import type { FileUnit, LoadOutcome } from './types';
 
 /**
  * S3 sequencers are hex strings that only order events for the same key; compare them after
@@ -34,11 +26,86 @@ export function compareSequencers(a: string, b: string): number {
   return pa < pb ? -1 : pa > pb ? 1 : 0;
 }
 
-/** Newer of two events for ordering snapshots across keys: event time, then sequencer, then key. */
-function newerSnapshot(a: FileUnit, b: FileUnit): boolean {
-  if (a.eventTime !== b.eventTime) return Date.parse(a.eventTime) > Date.parse(b.eventTime);
-  if (a.key === b.key) return compareSequencers(a.sequencer, b.sequencer) > 0;
-  return a.key > b.key;
+/**
+ * The ledger's version of an object: its versionId; on an unversioned bucket `<etag>@<sequencer>`,
+ * because the same ETag at a newer sequencer is a new upload of the same bytes, a new unit of load.
+ */
+export function unitVersion(versionId: string | undefined, etag: string, sequencer: string): string {
+  return versionId ?? `${etag}@${sequencer}`;
+}
+
+/** '2019-10-01T11:09:00.123Z' -> '2019-10-01 11:09:00.123' (naive UTC, as both engines store it). */
+export function toWarehouseTimestamp(at: string | Date): string {
+  return new Date(at).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+export interface LedgerEvent {
+  unit: FileUnit;
+  status: 'loaded' | 'held' | 'confirmed' | 'superseded' | 'failed' | 'pending';
+  replaces: 'dataset' | 'key';
+  loadId?: string;
+  lastModified?: Date;
+  rowsLoaded?: number;
+  rowsQuarantined?: number;
+  firstError?: string;
+}
+
+const EVENT_COLUMNS = [
+  'bucket',
+  'key',
+  'version',
+  'version_id',
+  'etag',
+  'sequencer',
+  'dataset',
+  'replaces',
+  'event_time',
+  'last_modified',
+  'size_bytes',
+  'load_id',
+  'status',
+  'rows_loaded',
+  'rows_quarantined',
+  'first_error',
+  'recorded_at',
+];
+
+const CHUNK = 200;
+
+/** Append ledger events (several statements only past CHUNK events). */
+export async function appendEvents(tx: Warehouse, events: readonly LedgerEvent[], now: Date = new Date()): Promise<void> {
+  const at = toWarehouseTimestamp(now);
+  for (let i = 0; i < events.length; i += CHUNK) {
+    const part = events.slice(i, i + CHUNK);
+    const row = `(${EVENT_COLUMNS.map(() => '?').join(', ')})`;
+    await tx.execute(
+      `insert into raw.file_events (${EVENT_COLUMNS.join(', ')}) values ${part.map(() => row).join(', ')}`,
+      part.flatMap((e): Param[] => [
+        e.unit.bucket,
+        e.unit.key,
+        e.unit.version,
+        e.unit.versionId ?? null,
+        e.unit.etag || null,
+        e.unit.sequencer || null,
+        e.unit.dataset,
+        e.replaces,
+        isoOrNull(e.unit.eventTime),
+        e.lastModified ? toWarehouseTimestamp(e.lastModified) : null,
+        e.unit.size,
+        e.loadId ?? null,
+        e.status,
+        e.rowsLoaded ?? 0,
+        e.rowsQuarantined ?? 0,
+        e.firstError ? e.firstError.slice(0, 4000) : null,
+        at,
+      ]),
+    );
+  }
+}
+
+function isoOrNull(t: string): string | null {
+  const ms = Date.parse(t);
+  return Number.isFinite(ms) ? toWarehouseTimestamp(new Date(ms)) : null;
 }
 
 interface LedgerRow {
@@ -46,261 +113,117 @@ interface LedgerRow {
   key: string;
   version: string;
   status: string;
-  sequencer: string | null;
-  event_time: string | null;
   [k: string]: string | number | boolean | null;
 }
 
-const settle = (unit: FileUnit, status: 'duplicate' | 'superseded'): LoadOutcome => ({
+const settle = (unit: FileUnit, status: 'duplicate' | 'superseded', note?: string): LoadOutcome => ({
   unit,
   status,
   rowsLoaded: 0,
   rowsQuarantined: 0,
+  ...(note ? { note } : {}),
 });
 
-/**
- * Decide which units of one dataset's batch need loading. Every input unit is either in `toLoad`
- * (at most one per key; for snapshots at most one in all) or settled as duplicate/superseded.
- */
-export async function triage(wh: Warehouse, units: FileUnit[]): Promise<{ toLoad: FileUnit[]; settled: LoadOutcome[] }> {
-  const settled: LoadOutcome[] = [];
-  if (units.length === 0) return { toLoad: [], settled };
-  const dataset = units[0]!.dataset;
+/** Statuses after which a unit is never loaded again (failed and pending are retried). */
+const DONE = new Set(['loaded', 'replaced', 'superseded', 'held']);
 
-  // 1. within the batch: one candidate per key, the newest sequencer
+/**
+ * Decide which of one dataset's units need loading. Every input unit ends in `toLoad` or `settled`;
+ * settled superseded units also come back as ledger events to record.
+ */
+export async function triage(
+  wh: Warehouse,
+  decl: DatasetDecl,
+  units: readonly FileUnit[],
+): Promise<{ toLoad: FileUnit[]; settled: LoadOutcome[]; events: LedgerEvent[] }> {
+  const settled: LoadOutcome[] = [];
+  const events: LedgerEvent[] = [];
+  const replaces = decl.kind === 'snapshot' ? 'dataset' : 'key';
   const byKey = new Map<string, FileUnit>();
   for (const unit of units) {
-    const id = `${unit.bucket}\u0000${unit.key}`;
+    const id = `${unit.bucket}/${unit.key}`;
     const current = byKey.get(id);
-    if (!current) {
-      byKey.set(id, unit);
-    } else if (compareSequencers(unit.sequencer, current.sequencer) > 0) {
-      settled.push(settle(current, current.version === unit.version ? 'duplicate' : 'superseded'));
+    if (!current) byKey.set(id, unit);
+    else if (compareSequencers(unit.sequencer, current.sequencer) > 0) {
+      settled.push(settle(current, current.version === unit.version ? 'duplicate' : 'superseded', 'a newer event of this key came in the same batch'));
       byKey.set(id, unit);
     } else {
-      settled.push(settle(unit, current.version === unit.version ? 'duplicate' : 'superseded'));
+      settled.push(settle(unit, current.version === unit.version ? 'duplicate' : 'superseded', 'a newer event of this key came in the same batch'));
     }
   }
-  let candidates = [...byKey.values()];
-
-  // 2. against the ledger
-  const seen = await ledgerRows(wh, dataset, candidates);
-  const remaining: FileUnit[] = [];
+  for (const s of settled) if (s.status === 'superseded') events.push({ unit: s.unit, status: 'superseded', replaces, firstError: s.note });
+  const candidates = [...byKey.values()];
+  const seen = await ledgerRows(wh, candidates);
+  const live = decl.kind === 'append' ? await liveSequencers(wh, candidates) : new Map<string, string>();
+  const toLoad: FileUnit[] = [];
   for (const unit of candidates) {
-    const rows = seen.filter((r) => r.bucket === unit.bucket && r.key === unit.key);
-    if (rows.some((r) => r.version === unit.version && r.status !== 'failed')) {
+    const row = seen.find((r) => r.bucket === unit.bucket && r.key === unit.key && r.version === unit.version);
+    if (row && DONE.has(row.status)) {
       settled.push(settle(unit, 'duplicate'));
-    } else if (
-      rows.some((r) => (r.status === 'loaded' || r.status === 'replaced') && r.sequencer !== null && compareSequencers(r.sequencer, unit.sequencer) > 0)
-    ) {
-      settled.push(settle(unit, 'superseded'));
-    } else {
-      remaining.push(unit);
+      continue;
     }
-  }
-  candidates = remaining;
-
-  // 3. snapshots: the newest event across keys wins, against the batch and the loaded snapshot
-  if (SNAPSHOT_DATASETS.has(dataset) && candidates.length > 0) {
-    let newest = candidates[0]!;
-    for (const unit of candidates.slice(1)) if (newerSnapshot(unit, newest)) newest = unit;
-    for (const unit of candidates) if (unit !== newest) settled.push(settle(unit, 'superseded'));
-    const live = await wh.query<LedgerRow>(
-      `select bucket, key, version, status, sequencer, cast(event_time as varchar) as event_time
-         from raw.file_ledger where dataset = ? and status = 'loaded'`,
-      [dataset],
-    );
-    const liveNewer = live.some((r) => {
-      if (r.event_time === null) return false;
-      const asUnit = { ...newest, key: r.key, eventTime: toIso(r.event_time), sequencer: r.sequencer ?? '' };
-      return newerSnapshot(asUnit, newest);
-    });
-    if (liveNewer) {
-      settled.push(settle(newest, 'superseded'));
-      candidates = [];
-    } else {
-      candidates = [newest];
+    const liveSeq = live.get(`${unit.bucket}/${unit.key}`);
+    if (liveSeq !== undefined && compareSequencers(liveSeq, unit.sequencer) > 0) {
+      const note = 'a newer version of this key is already loaded';
+      settled.push(settle(unit, 'superseded', note));
+      events.push({ unit, status: 'superseded', replaces, firstError: note });
+      continue;
     }
+    toLoad.push(unit);
   }
-  return { toLoad: candidates, settled };
+  return { toLoad, settled, events };
 }
 
-async function ledgerRows(wh: Warehouse, dataset: Dataset, units: FileUnit[]): Promise<LedgerRow[]> {
+function keyMatch(units: readonly FileUnit[], alias = ''): { sql: string; params: string[] } {
+  const p = alias ? `${alias}.` : '';
+  return {
+    sql: units.map(() => `(${p}bucket = ? and ${p}key = ?)`).join(' or '),
+    params: units.flatMap((u) => [u.bucket, u.key]),
+  };
+}
+
+async function ledgerRows(wh: Warehouse, units: readonly FileUnit[]): Promise<LedgerRow[]> {
   const rows: LedgerRow[] = [];
-  // bounded IN lists: a batch is at most 10,000 records, keys are chunked to keep statements small
-  for (let i = 0; i < units.length; i += 200) {
-    const chunk = units.slice(i, i + 200);
-    const rowsOf = await wh.query<LedgerRow>(
-      `select bucket, key, version, status, sequencer, cast(event_time as varchar) as event_time
-         from raw.file_ledger
-        where dataset = ? and key in (${chunk.map(() => '?').join(', ')})`,
-      [dataset, ...chunk.map((u) => u.key)],
-    );
-    rows.push(...rowsOf);
+  for (let i = 0; i < units.length; i += CHUNK) {
+    const where = keyMatch(units.slice(i, i + CHUNK));
+    rows.push(...(await wh.query<LedgerRow>(`select bucket, key, version, status from raw.file_ledger where ${where.sql}`, where.params)));
   }
   return rows;
 }
 
-function toIso(timestamp: string): string {
-  return timestamp.includes('T') ? timestamp : timestamp.replace(' ', 'T') + 'Z';
-}
-
-/** '2019-10-01T11:09:00.123Z' -> '2019-10-01 11:09:00.123' (naive UTC, as both engines store it). */
-export function toWarehouseTimestamp(iso: string): string {
-  return new Date(iso).toISOString().replace('T', ' ').replace('Z', '');
-}
-
-/**
- * Serialise the writers of one dataset: the exactly-once decision (triage) and the write must not
- * interleave with another invocation's, and Snowflake enforces no unique constraints, so the ledger
- * alone cannot reject a second load of the same version. Every write transaction first updates the
- * dataset's row in raw.ingest_lock and then triages again:
- *   - Snowflake: the UPDATE locks the row's micro-partition until COMMIT; a concurrent writer waits
- *     (bounded by the session's LOCK_TIMEOUT) and then sees the first writer's ledger rows.
- *     https://docs.snowflake.com/en/sql-reference/transactions#resource-locking
- *   - DuckDB: optimistic concurrency; the second writer gets a conflict error, which is transient:
- *     the loader retries it, and SQS redelivers if it keeps losing.
- * Fetching and parsing stay outside the lock, so parallel invocations still overlap their I/O.
- */
-export async function lockDataset(tx: Warehouse, dataset: Dataset, holder: string): Promise<void> {
-  const changed = await tx.execute(`update raw.ingest_lock set holder = ?, taken_at = ? where dataset = ?`, [
-    holder,
-    toWarehouseTimestamp(new Date().toISOString()),
-    dataset,
-  ]);
-  if (changed === 0) {
-    await tx.execute(`insert into raw.ingest_lock (dataset, holder, taken_at) values (?, ?, ?)`, [
-      dataset,
-      holder,
-      toWarehouseTimestamp(new Date().toISOString()),
-    ]);
+async function liveSequencers(wh: Warehouse, units: readonly FileUnit[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < units.length; i += CHUNK) {
+    const where = keyMatch(units.slice(i, i + CHUNK));
+    const rows = await wh.query<{ bucket: string; key: string; sequencer: string | null }>(
+      `select bucket, key, sequencer from raw.live_loads where ${where.sql}`,
+      where.params,
+    );
+    for (const r of rows) if (r.sequencer) out.set(`${r.bucket}/${r.key}`, r.sequencer);
   }
-}
-
-/** `(bucket = ? and key = ?) or ...`: portable on both engines, bounded by the batch size. */
-function keyPredicate(units: readonly FileUnit[], withVersion = false): { sql: string; params: string[] } {
-  const one = withVersion ? '(bucket = ? and key = ? and version = ?)' : '(bucket = ? and key = ?)';
-  return {
-    sql: units.map(() => one).join(' or '),
-    params: units.flatMap((u) => (withVersion ? [u.bucket, u.key, u.version] : [u.bucket, u.key])),
-  };
-}
-
-const CHUNK = 200;
-function chunks<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
   return out;
 }
 
-/**
- * Inside the caller's transaction: remove what these units' keys loaded before (transactions), or
- * the whole previous snapshot (customers/products), with their quarantine rows, and mark the ledger
- * rows that owned them as replaced. Set-based: a few statements per batch, not per file (a
- * statement costs a round trip on Snowflake).
- */
-export async function clearPreviousAll(tx: Warehouse, units: readonly FileUnit[]): Promise<void> {
-  if (units.length === 0) return;
-  const now = toWarehouseTimestamp(new Date().toISOString());
-  const snapshots = [...new Set(units.filter((u) => SNAPSHOT_DATASETS.has(u.dataset)).map((u) => u.dataset))];
-  for (const dataset of snapshots) {
-    for (const table of DATASET_TABLES[dataset]) await tx.execute(`delete from ${table}`);
-    await tx.execute(`delete from raw.quarantine where dataset = ?`, [dataset]);
-    await tx.execute(`update raw.file_ledger set status = 'replaced', updated_at = ? where dataset = ? and status = 'loaded'`, [
-      now,
-      dataset,
-    ]);
-  }
-  const keyed = units.filter((u) => !SNAPSHOT_DATASETS.has(u.dataset));
-  for (const part of chunks(keyed)) {
-    const tables = new Set(part.flatMap((u) => DATASET_TABLES[u.dataset]));
-    const keys = [...new Set(part.map((u) => u.key))];
-    for (const table of tables) {
-      await tx.execute(`delete from ${table} where _file_key in (${keys.map(() => '?').join(', ')})`, keys);
-    }
-    const where = keyPredicate(part);
-    await tx.execute(`delete from raw.quarantine where ${where.sql}`, where.params);
-    await tx.execute(`update raw.file_ledger set status = 'replaced', updated_at = ? where status = 'loaded' and (${where.sql})`, [
-      now,
-      ...where.params,
-    ]);
-  }
+/** The live snapshot of a dataset: its key, sequencer, last-modified time and rows in its first table. */
+export async function liveSnapshot(
+  wh: Warehouse,
+  decl: DatasetDecl,
+): Promise<{ bucket: string; key: string; sequencer: string; lastModified: string; rows: number } | undefined> {
+  const table = firstRecordTable(decl);
+  const [row] = await wh.query<{ bucket: string; key: string; sequencer: string | null; last_modified: string; n: number }>(
+    `select l.bucket, l.key, l.sequencer, l.last_modified,
+            (select count(*) from raw.${table}_appended a where a._load_id = l.load_id) as n
+       from raw.live_loads l
+      where l.dataset = ?`,
+    [decl.name],
+  );
+  if (!row) return undefined;
+  return { bucket: row.bucket, key: row.key, sequencer: row.sequencer ?? '', lastModified: row.last_modified, rows: Number(row.n) };
 }
 
-/** clearPreviousAll for one unit. */
-export async function clearPrevious(tx: Warehouse, unit: FileUnit): Promise<void> {
-  await clearPreviousAll(tx, [unit]);
-}
-
-export async function insertQuarantine(tx: Warehouse, unit: FileUnit, lines: QuarantinedLine[]): Promise<void> {
-  const now = toWarehouseTimestamp(new Date().toISOString());
-  for (let i = 0; i < lines.length; i += 500) {
-    const chunk = lines.slice(i, i + 500);
-    await tx.execute(
-      `insert into raw.quarantine (bucket, key, version, dataset, line_number, raw_text, reason, quarantined_at)
-       values ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-      chunk.flatMap((l) => [unit.bucket, unit.key, unit.version, unit.dataset, l.lineNumber, l.rawText, l.reason, now]),
-    );
-  }
-}
-
-const LEDGER_STATUS: Record<LoadOutcome['status'], string | undefined> = {
-  loaded: 'loaded',
-  superseded: 'superseded',
-  failed: 'failed',
-  duplicate: undefined, // already in the ledger
-};
-
-/** Write (replace) the ledger rows of these object versions; `firstErrors` by position. */
-export async function recordOutcomes(
-  tx: Warehouse,
-  outcomes: readonly LoadOutcome[],
-  firstErrors: readonly (string | undefined)[] = [],
-): Promise<void> {
-  const rows = outcomes
-    .map((outcome, i) => ({ outcome, status: LEDGER_STATUS[outcome.status], firstError: firstErrors[i] }))
-    .filter((r): r is { outcome: LoadOutcome; status: string; firstError: string | undefined } => r.status !== undefined);
-  const now = toWarehouseTimestamp(new Date().toISOString());
-  for (const part of chunks(rows)) {
-    const where = keyPredicate(
-      part.map((r) => r.outcome.unit),
-      true,
-    );
-    const previous = await tx.query<{ bucket: string; key: string; version: string; attempts: number }>(
-      `select bucket, key, version, attempts from raw.file_ledger where ${where.sql}`,
-      where.params,
-    );
-    const attempts = new Map(previous.map((p) => [`${p.bucket}\u0000${p.key}\u0000${p.version}`, Number(p.attempts)]));
-    await tx.execute(`delete from raw.file_ledger where ${where.sql}`, where.params);
-    await tx.execute(
-      `insert into raw.file_ledger
-         (bucket, key, version, dataset, sequencer, event_time, size_bytes, status, rows_loaded, rows_quarantined,
-          first_error, attempts, loaded_at, updated_at)
-       values ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-      part.flatMap(({ outcome, status, firstError }) => {
-        const { unit } = outcome;
-        return [
-          unit.bucket,
-          unit.key,
-          unit.version,
-          unit.dataset,
-          unit.sequencer,
-          toWarehouseTimestamp(unit.eventTime),
-          unit.size,
-          status,
-          outcome.rowsLoaded,
-          outcome.rowsQuarantined,
-          firstError ?? outcome.error?.message ?? null,
-          (attempts.get(`${unit.bucket}\u0000${unit.key}\u0000${unit.version}`) ?? 0) + 1,
-          status === 'loaded' ? now : null,
-          now,
-        ];
-      }),
-    );
-  }
-}
-
-/** recordOutcomes for one outcome. */
-export async function recordOutcome(tx: Warehouse, outcome: LoadOutcome, firstError?: string): Promise<void> {
-  await recordOutcomes(tx, [outcome], [firstError]);
+/** The table whose rows count a file's loaded records: the first one with one row per record. */
+export function firstRecordTable(decl: DatasetDecl): string {
+  const t = decl.tables.find((x) => x.per === undefined);
+  if (!t) throw new Error(`dataset ${decl.name} has no table with one row per record`);
+  return t.name;
 }

@@ -1,29 +1,40 @@
 /**
- * Ingest vocabulary. The unit of load is one object version: (bucket, key, version).
+ * Ingest vocabulary (docs/ARCHITECTURE.md §5). The unit of load is one object version.
  */
-import type { Dataset } from '../config';
 import type { PipelineError } from '../errors';
 
 export interface FileUnit {
   bucket: string;
   /** Decoded object key (S3 event keys arrive URL-encoded with '+' for spaces). */
   key: string;
-  /** The version identity: S3 versionId when the bucket is versioned, else the ETag. */
+  /**
+   * The version identity: the S3 versionId on a versioned bucket; on an unversioned one
+   * `<etag>@<sequencer>`, so the same content uploaded again is a new unit.
+   */
   version: string;
   versionId: string | undefined;
   etag: string;
   /** S3 sequencer: orders events for the same key (hex, compare after left-padding). */
   sequencer: string;
-  /** S3 event time, ISO 8601. */
+  /** What the notification claims; informational (never used to order anything). */
   eventTime: string;
   size: number;
-  dataset: Dataset;
+  dataset: string;
+  /** SQS ApproximateReceiveCount of the message that carried this unit (1 on first delivery). */
+  receiveCount: number;
 }
 
+/**
+ * What happened to a unit. The ledger (raw.file_ledger) shows the same words, except `duplicate`
+ * (nothing is recorded for a redelivery) and `replaced` (a loaded unit a newer one took over from,
+ * derived when read).
+ */
 export type LoadStatus =
-  | 'loaded' // rows are in the warehouse, ledger says loaded
-  | 'duplicate' // this exact version was already loaded: a no-op
-  | 'superseded' // a newer version of this key (or a newer snapshot) is already loaded, or the object changed
+  | 'loaded' // its rows are live
+  | 'duplicate' // this exact version was handled before: a no-op
+  | 'superseded' // never loaded: something newer was already there, or the object changed or vanished
+  | 'held' // a snapshot that would remove most of its table, or came from another key: waits for an operator
+  | 'pending' // handed to Snowpipe: finished on a later delivery of the same message
   | 'failed'; // could not be loaded: the record fails (retried, then DLQ)
 
 export interface LoadOutcome {
@@ -32,20 +43,23 @@ export interface LoadOutcome {
   rowsLoaded: number;
   rowsQuarantined: number;
   error?: PipelineError;
+  /** held/superseded: why, in words (also the ledger's first_error). */
+  note?: string;
 }
 
-/** One bad line or CSV row. line_number is 1-based in the file (CSV header is line 1). */
-export interface QuarantinedLine {
-  lineNumber: number;
-  rawText: string;
-  reason: string;
+/** A unit whose lines are in the warehouse's reach, about to be appended under `loadId`. */
+export interface LandedFile {
+  unit: FileUnit;
+  loadId: string;
+  /** Last-Modified as the object store reports it (orders snapshots). */
+  lastModified: Date;
 }
 
-/**
- * Engine-specific loading of a batch's files for one dataset. Implementations must: skip versions
- * the ledger already has as loaded, apply "newest sequencer wins" per key, replace a key's rows (or
- * a snapshot) atomically together with its ledger row, and quarantine bad rows while loading the rest.
- */
-export interface DatasetLoader {
-  load(dataset: Dataset, units: FileUnit[]): Promise<LoadOutcome[]>;
+/** What a load appended, per load id. */
+export interface AppendCounts {
+  rows: number;
+  quarantined: number;
+  firstReason: string | undefined;
+  /** The file could not be read as this dataset: nothing of it counts. */
+  fatal: string | undefined;
 }

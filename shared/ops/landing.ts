@@ -13,7 +13,7 @@ import {
   ListObjectVersionsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { Dataset, Route } from '../config';
+import type { Route } from '../config';
 import { InvalidInputError } from '../errors';
 import { routeKey } from '../events/routing';
 import { listObjects, stripEtag } from '../storage/object-store';
@@ -29,10 +29,13 @@ export interface LandingObject {
 }
 
 export interface RoutedObject extends LandingObject {
-  dataset: Dataset;
+  dataset: string;
 }
 
-/** The version identity the ledger stores for this object (same rule as the notification parser). */
+/**
+ * The object's version as reports show it: its versionId, or on an unversioned bucket its ETag (the
+ * ledger's version there is `<etag>@<sequencer>`, which a listing cannot know; reconcile matches by ETag).
+ */
 export function versionOf(o: Pick<LandingObject, 'versionId' | 'etag'>): string {
   return o.versionId ?? o.etag;
 }

@@ -12,6 +12,7 @@
  *   changed         another version of the key is live: the object changed since loading (ETag or
  *                   version id differs)                                            (problem)
  *   failed          the ledger recorded a failure of this version (unreadable file) (problem)
+ *   held            a snapshot the ingest guard holds until an operator confirms it (problem)
  * and per ledger row:
  *   orphaned        live rows from a key that is no longer in the bucket (reported, not a failure)
  *
@@ -19,19 +20,20 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { Dataset, Route } from '../config';
-import { SNAPSHOT_DATASETS } from '../ingest/ledger';
+import type { Route } from '../config';
+import { defaultRegistry } from '../datasets';
 import type { Warehouse } from '../warehouse/port';
 import { collect, listLanding, selectObjects, versionOf, type RoutedObject } from './landing';
 import { replay, type ReplayResult, type SequencerStyle } from './replay';
 
 export type Finding =
-  'loaded' | 'quarantined' | 'older_snapshot' | 'in_flight' | 'missing' | 'changed' | 'failed' | 'orphaned';
+  'loaded' | 'quarantined' | 'older_snapshot' | 'in_flight' | 'missing' | 'changed' | 'failed' | 'held' | 'orphaned';
 
 export const FINDINGS: readonly Finding[] = [
   'missing',
   'changed',
   'failed',
+  'held',
   'in_flight',
   'quarantined',
   'orphaned',
@@ -40,13 +42,15 @@ export const FINDINGS: readonly Finding[] = [
 ];
 
 /** Findings that make reconcile exit non-zero. */
-export const PROBLEMS: ReadonlySet<Finding> = new Set<Finding>(['missing', 'changed', 'failed']);
+export const PROBLEMS: ReadonlySet<Finding> = new Set<Finding>(['missing', 'changed', 'failed', 'held']);
 /** Findings `--fix` replays. A failed version fails again until the file is fixed (a new version). */
 export const REPLAYABLE: ReadonlySet<Finding> = new Set<Finding>(['missing', 'changed']);
 
 export interface LedgerEntry {
   key: string;
   version: string;
+  /** Without quotes; matches an unversioned object to its units (version is `<etag>@<sequencer>`). */
+  etag: string | null;
   dataset: string;
   status: string;
   rows_loaded: number;
@@ -93,6 +97,15 @@ export function classify(
 ): ReconcileReport {
   const graceCutoff = opts.now.getTime() - (opts.graceSeconds ?? 0) * 1000;
   const byVersion = new Map(ledger.map((r) => [`${r.key}\u0000${r.version}`, r]));
+  // an unversioned object is known by its ETag: of its units, the one that loaded (else the last seen)
+  const rank = (r: LedgerEntry) => (r.status === 'loaded' ? 3 : r.status === 'replaced' || r.status === 'held' ? 2 : 1);
+  const byEtag = new Map<string, LedgerEntry>();
+  for (const r of ledger) {
+    if (!r.etag) continue;
+    const id = `${r.key}\u0000${r.etag}`;
+    const current = byEtag.get(id);
+    if (!current || rank(r) > rank(current)) byEtag.set(id, r);
+  }
   const liveByKey = new Map<string, LedgerEntry>();
   const liveByDataset = new Map<string, LedgerEntry>();
   for (const r of ledger) {
@@ -105,10 +118,10 @@ export function classify(
 
   for (const o of objects) {
     const version = versionOf(o);
-    const row = byVersion.get(`${o.key}\u0000${version}`);
+    const row = o.versionId ? byVersion.get(`${o.key}\u0000${version}`) : byEtag.get(`${o.key}\u0000${o.etag}`);
     const base = { key: o.key, dataset: o.dataset, version, lastModified: o.lastModified.toISOString() };
     const live = liveByKey.get(o.key);
-    const snapshot = SNAPSHOT_DATASETS.has(o.dataset as Dataset);
+    const snapshot = defaultRegistry.has(o.dataset) && defaultRegistry.get(o.dataset).kind === 'snapshot';
 
     if (row?.status === 'loaded') {
       entries.push({
@@ -117,6 +130,10 @@ export function classify(
         rowsLoaded: row.rows_loaded,
         rowsQuarantined: row.rows_quarantined,
       });
+      continue;
+    }
+    if (row?.status === 'held') {
+      entries.push({ ...base, finding: 'held', rowsLoaded: row.rows_loaded, note: row.first_error ?? undefined });
       continue;
     }
     if (row?.status === 'failed') {
@@ -179,7 +196,7 @@ export function classify(
 /** The ledger rows of one bucket (optionally under a prefix), in a portable statement. */
 export async function readLedger(wh: Warehouse, bucket: string, prefix = ''): Promise<LedgerEntry[]> {
   const rows = await wh.query(
-    `select key, version, dataset, status, rows_loaded, rows_quarantined, first_error, attempts
+    `select key, version, etag, dataset, status, rows_loaded, rows_quarantined, first_error, attempts
        from raw.file_ledger
       where bucket = ?${prefix ? ' and substr(key, 1, ?) = ?' : ''}`,
     prefix ? [bucket, prefix.length, prefix] : [bucket],
@@ -189,6 +206,7 @@ export async function readLedger(wh: Warehouse, bucket: string, prefix = ''): Pr
     return {
       key: String(r.key),
       version: String(r.version),
+      etag: r.etag === null || r.etag === undefined ? null : String(r.etag),
       dataset: String(r.dataset),
       status: String(r.status),
       rows_loaded: Number(r.rows_loaded ?? 0),

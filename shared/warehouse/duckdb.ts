@@ -16,8 +16,11 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { classifyError } from '../errors';
+import { classifyError, ConfigError } from '../errors';
+import { defaultRegistry } from '../datasets';
+import { ingestSchemaStatements } from '../ingest/schema';
 import { sqlRoot } from '../paths';
+import { duckdbDialect } from './dialect';
 import {
   columnKind,
   type ColumnInfo,
@@ -38,7 +41,7 @@ const NUMERIC_AS_STRING = new Set<DuckDBTypeId>([
 
 const instances = new Map<string, Promise<DuckDBInstance>>();
 
-/** The raw layer, ledger and quarantine: applied automatically when a file is first opened. */
+/** The schemas; with the ingest layer of shared/ingest/schema.ts, applied whenever a file is opened. */
 export const duckdbSchemaFile = (): string => path.join(sqlRoot(), 'duckdb', 'schema.sql');
 
 async function openInstance(file: string): Promise<DuckDBInstance> {
@@ -56,6 +59,17 @@ async function openInstance(file: string): Promise<DuckDBInstance> {
     const connection = await instance.connect();
     try {
       await connection.run(fs.readFileSync(duckdbSchemaFile(), 'utf8'));
+      // a file from before the ingest layer was append-only has tables where views now go
+      const legacy = await connection.runAndReadAll(
+        `select 1 from information_schema.tables where table_schema = 'raw' and table_name = 'ingest_lock'`,
+      );
+      if (legacy.currentRowCount > 0) {
+        throw new ConfigError(
+          `${file} was created by an earlier version of shopping-patterns (raw tables, not the append-only ingest layer): ` +
+            'move it aside or delete it, then reload the landing bucket (npm start catches up, or npm run replay)',
+        );
+      }
+      for (const sql of ingestSchemaStatements(duckdbDialect, defaultRegistry)) await connection.run(sql);
     } finally {
       connection.closeSync();
     }
@@ -167,6 +181,7 @@ function columnReader(type: DuckDBType): ColumnReader {
 
 export class DuckDbWarehouse implements Warehouse {
   readonly engine = 'duckdb' as const;
+  readonly dialect = duckdbDialect;
   private pinned: DuckDBConnection | undefined;
 
   constructor(

@@ -8,6 +8,8 @@
  *
  * Parameters are positional `?` placeholders on both engines.
  */
+import type { Dialect } from './dialect';
+
 export type Scalar = string | number | boolean | null;
 export type Row = Record<string, Scalar>;
 export type Param = string | number | boolean | null | Date;
@@ -32,7 +34,10 @@ export interface TableRef {
 }
 
 export interface Warehouse {
+  /** For messages and logs; callers ask `dialect` what the engine can do, never compare this. */
   readonly engine: Engine;
+  /** The engine's SQL types, DDL forms and capabilities (./dialect.ts). */
+  readonly dialect: Dialect;
   /** Run a statement and return all rows (for small results). */
   query<T extends Row = Row>(sql: string, params?: readonly Param[]): Promise<T[]>;
   /** Run a statement, discard rows. Returns rows affected where the engine reports it. */

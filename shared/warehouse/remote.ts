@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { TerminalError, TransientError } from '../errors';
 import type { ColumnInfo, Param, Row, TableRef, Warehouse } from './port';
+import { duckdbDialect } from './dialect';
 
 export interface StackInfo {
   pid: number;
@@ -46,6 +47,7 @@ function params(p: readonly Param[] | undefined): unknown[] | undefined {
 
 export class RemoteWarehouse implements Warehouse {
   readonly engine = 'duckdb' as const;
+  readonly dialect = duckdbDialect;
 
   constructor(
     private readonly url: string,

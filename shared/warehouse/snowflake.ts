@@ -32,6 +32,7 @@ import { getSnowflakeCredentials, type SnowflakeCredentials } from '../secrets';
 import { quoteIdent } from './identifiers';
 import { columnKind, type ColumnInfo, type Param, type Row, type Scalar, type TableRef, type Warehouse } from './port';
 import { splitStatements } from './split-statements';
+import { snowflakeDialect } from './dialect';
 
 export type SnowflakeConfig = Extract<Config['warehouse'], { engine: 'snowflake' }>;
 
@@ -110,6 +111,7 @@ interface Executed {
 
 export class SnowflakeWarehouse implements Warehouse {
   readonly engine = 'snowflake' as const;
+  readonly dialect = snowflakeDialect;
   private readonly log: Logger;
   readonly database: string;
   private readonly mutex = new Mutex();
@@ -376,6 +378,7 @@ export class SnowflakeWarehouse implements Warehouse {
 /** The view of the warehouse inside `transaction()`: same session, lock already held. */
 class SnowflakeTransaction implements Warehouse {
   readonly engine = 'snowflake' as const;
+  readonly dialect = snowflakeDialect;
   closed = false;
 
   constructor(

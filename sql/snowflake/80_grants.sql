@@ -3,23 +3,27 @@
 -- Warehouse and database usage are granted in 00_account.sql.
 -- https://docs.snowflake.com/en/user-guide/security-access-control-privileges
 
--- ingest: read the landing stage, run its load, write the raw layer; nothing else
+-- ingest: read the landing stage, land lines, append to the raw layer. Append only: the hot path never
+-- updates or deletes (shared/ingest/schema.ts), so the load role has no UPDATE or DELETE. The rules
+-- functions and the pipes are granted with them (85_dataset_grants.sql, generated).
 grant usage on schema {{DATABASE}}.raw to role {{LOAD_ROLE}};
 grant usage on stage {{DATABASE}}.{{LANDING_STAGE}} to role {{LOAD_ROLE}};
 grant usage on file format {{DATABASE}}.raw.lines_format to role {{LOAD_ROLE}};
-grant usage on function {{DATABASE}}.raw.check_transaction_line(varchar) to role {{LOAD_ROLE}};
-grant usage on function {{DATABASE}}.raw.parse_snapshot_csv(varchar, varchar, double) to role {{LOAD_ROLE}};
-grant select, insert, update, delete on all tables in schema {{DATABASE}}.raw to role {{LOAD_ROLE}};
-grant select, insert, update, delete on future tables in schema {{DATABASE}}.raw to role {{LOAD_ROLE}};
--- pipe mode: ask a pipe to load a file, and read its load history
-grant operate, monitor on pipe {{DATABASE}}.raw.transactions_pipe to role {{LOAD_ROLE}};
-grant operate, monitor on pipe {{DATABASE}}.raw.customers_pipe to role {{LOAD_ROLE}};
-grant operate, monitor on pipe {{DATABASE}}.raw.products_pipe to role {{LOAD_ROLE}};
+grant select, insert on all tables in schema {{DATABASE}}.raw to role {{LOAD_ROLE}};
+grant select, insert on future tables in schema {{DATABASE}}.raw to role {{LOAD_ROLE}};
+grant select on all views in schema {{DATABASE}}.raw to role {{LOAD_ROLE}};
+grant select on future views in schema {{DATABASE}}.raw to role {{LOAD_ROLE}};
 
 -- rebuild and transfer: read raw, build staging and analytics, unload to the exports stage
 grant usage on schema {{DATABASE}}.raw to role {{TRANSFORM_ROLE}};
 grant select on all tables in schema {{DATABASE}}.raw to role {{TRANSFORM_ROLE}};
 grant select on future tables in schema {{DATABASE}}.raw to role {{TRANSFORM_ROLE}};
+grant select on all views in schema {{DATABASE}}.raw to role {{TRANSFORM_ROLE}};
+grant select on future views in schema {{DATABASE}}.raw to role {{TRANSFORM_ROLE}};
+-- the rebuild fixes its cut of the raw data, and compacts what no view shows any more
+-- (shared/ingest/compact.ts): off the hot path, so its deletes never queue a load
+grant insert, delete on all tables in schema {{DATABASE}}.raw to role {{TRANSFORM_ROLE}};
+grant insert, delete on future tables in schema {{DATABASE}}.raw to role {{TRANSFORM_ROLE}};
 grant usage, create table, create view on schema {{DATABASE}}.staging to role {{TRANSFORM_ROLE}};
 grant usage, create table, create view on schema {{DATABASE}}.analytics to role {{TRANSFORM_ROLE}};
 grant usage on stage {{DATABASE}}.{{EXPORT_STAGE}} to role {{TRANSFORM_ROLE}};

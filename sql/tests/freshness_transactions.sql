@@ -1,18 +1,19 @@
 -- severity: {{ freshness_severity }}
 -- description: the newest transaction is at most {{ freshness_max_age_hours }} h older than the newest transactions file arrival
 --
--- Arrival is the S3 event time of the file (the load time when the event had none), from the file
--- ledger. Threshold: FRESHNESS_MAX_AGE_HOURS (default 24); severity: FRESHNESS_SEVERITY (warn on
--- the sample data, error in production). No loaded transactions file at all is a failure too.
+-- Arrival is when the object store says the file was written (its Last-Modified; the load time when
+-- unknown), for the loads of the rebuild's cut (the time a notification claims is never used).
+-- Threshold: FRESHNESS_MAX_AGE_HOURS (default 24); severity: FRESHNESS_SEVERITY (warn on the sample
+-- data, error in production). No loaded transactions file at all is a failure too.
 
 with
 
 arrivals as (
 
-    select max(coalesce(event_time, loaded_at)) as newest_arrival_at
-    from raw.file_ledger
-    where dataset = 'transactions'
-      and status = 'loaded'
+    select max(coalesce(u.last_modified, u.recorded_at)) as newest_arrival_at
+    from raw.unit_loads as u
+    inner join raw.cut_loads as c on c.load_id = u.load_id
+    where u.dataset = 'transactions'
 
 ),
 

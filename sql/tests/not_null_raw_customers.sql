@@ -6,7 +6,7 @@ select
     _line_number as line_number,
     customer_id,
     loyalty_score
-from raw.customers
+from raw.customers__cut
 where customer_id is null
    or trim(customer_id) = ''
    or loyalty_score is null

@@ -6,7 +6,7 @@ select
     _line_number as line_number,
     product_id,
     product_category
-from raw.products
+from raw.products__cut
 where product_id is null
    or trim(product_id) = ''
    or product_category is null

@@ -4,7 +4,7 @@
 select
     customer_id,
     count(*) as occurrences
-from raw.customers
+from raw.customers__cut
 where customer_id is not null
 group by customer_id
 having count(*) > 1

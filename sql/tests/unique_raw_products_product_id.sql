@@ -4,7 +4,7 @@
 select
     product_id,
     count(*) as occurrences
-from raw.products
+from raw.products__cut
 where product_id is not null
 group by product_id
 having count(*) > 1

@@ -253,7 +253,7 @@ describe('freshness', () => {
   });
 
   it('fails when no transactions file was ever loaded', async () => {
-    const result = await runOne('freshness_transactions', { ...good(), transactionsArrivedAt: null });
+    const result = await runOne('freshness_transactions', { ...good(), transactions: [] });
     expect(result).toMatchObject({ status: 'warn', failingRows: 1 });
   });
 });

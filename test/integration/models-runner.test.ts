@@ -91,7 +91,14 @@ it('a model that fails leaves the previous table as it was and names the model',
 
 it('replaces a table whole: the new contents, not a mix', async () => {
   await buildModels(wh);
-  await insertRaw(wh, { customers: [{ customer_id: 'C3', loyalty_score: 3 }] });
+  // a new customers snapshot: C3 joins
+  await insertRaw(wh, {
+    customers: [
+      { customer_id: 'C1', loyalty_score: 1 },
+      { customer_id: 'C2', loyalty_score: 2 },
+      { customer_id: 'C3', loyalty_score: 3 },
+    ],
+  });
   // Act
   await buildModels(wh);
   // Assess

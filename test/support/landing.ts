@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { encodeS3Key } from '../../shared/events/s3-key';
 
 export function listFiles(root: string): string[] {
@@ -81,4 +81,19 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
     [out[i], out[j]] = [out[j] as T, out[i] as T];
   }
   return out;
+}
+
+/**
+ * The bodies of `n` messages waiting in the queue (the stack's own notifications, with their genuine
+ * sequencers), left in the queue: received with a visibility timeout of 0.
+ */
+export async function queuedBodies(client: SQSClient, queueUrl: string, n: number, timeoutMs = 20_000): Promise<string[]> {
+  const seen = new Map<string, string>();
+  const deadline = Date.now() + timeoutMs;
+  while (seen.size < n && Date.now() < deadline) {
+    const res = await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0 }));
+    for (const m of res.Messages ?? []) if (m.MessageId && m.Body) seen.set(m.MessageId, m.Body);
+  }
+  if (seen.size < n) throw new Error(`expected ${n} queued messages, saw ${seen.size}`);
+  return [...seen.values()];
 }

@@ -1,14 +1,15 @@
 /**
  * Fills the raw layer directly from plain objects shaped like the input files, so model and data
- * tests do not depend on the ingest path. Mirrors what ingest writes (sql/duckdb/schema.sql): one
+ * tests do not depend on the ingest path. Mirrors what ingest writes (shared/ingest/schema.ts): one
  * raw.transactions row per JSON line with transaction_id '<key>:<line>', one raw.transaction_items
- * row per basket item (item_index 1-based), and a file_ledger row per file.
+ * row per basket item (item_index 1-based), one load (and ledger event) per file.
  *
  * Also reads the input files themselves (customers.csv, products.csv, transactions JSON Lines) into
  * the same plain objects, for tests that compute the expected results independently in TypeScript.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fixCut } from '../../shared/ingest/compact';
 import type { Param, Warehouse } from '../../shared/warehouse/port';
 
 export interface CustomerRow {
@@ -40,11 +41,8 @@ export interface RawFixture {
   customers?: CustomerRow[];
   products?: ProductRow[];
   transactions?: TransactionLine[];
-  /**
-   * Arrival (S3 event time) of every transactions file in the ledger. Defaults to one hour after
-   * the newest purchase; `null` writes no ledger rows.
-   */
-  transactionsArrivedAt?: string | null;
+  /** Arrival (Last-Modified) of every transactions file. Defaults to one hour after the newest purchase. */
+  transactionsArrivedAt?: string;
   loadedAt?: string;
 }
 
@@ -62,67 +60,80 @@ export function transactionFileKey(t: TransactionLine): string {
   return t.file_key ?? `transactions/d=${t.date_of_purchase.slice(0, 10)}/transactions.json`;
 }
 
-/** Deletes everything in the raw layer and the ledger. */
+/** Deletes everything in the raw layer, the ledger and the cut. */
 export async function clearRaw(wh: Warehouse): Promise<void> {
-  for (const table of ['raw.customers', 'raw.products', 'raw.transactions', 'raw.transaction_items', 'raw.file_ledger', 'raw.quarantine']) {
-    await wh.execute(`delete from ${table}`);
-  }
+  for (const table of ['customers', 'products', 'transactions', 'transaction_items']) await wh.execute(`delete from raw.${table}_appended`);
+  for (const table of ['raw.file_events', 'raw.quarantine_appended', 'raw.cut_loads']) await wh.execute(`delete from ${table}`);
 }
 
+const META = ['_bucket', '_file_key', '_file_version', '_load_id', '_line_number', '_loaded_at'];
+let loads = 0;
+
+/** A load of one file as ingest records it: its ledger event (loaded), and the load id its rows carry. */
+async function recordLoad(wh: Warehouse, dataset: string, key: string, rows: number, at: string, replaces: 'dataset' | 'key'): Promise<string> {
+  const loadId = `fixture-${++loads}`;
+  await insertRows(
+    wh,
+    'raw.file_events',
+    ['bucket', 'key', 'version', 'sequencer', 'dataset', 'replaces', 'event_time', 'last_modified', 'load_id', 'status', 'rows_loaded', 'rows_quarantined', 'recorded_at'],
+    [['landing', key, `v${loads}`, String(loads).padStart(12, '0'), dataset, replaces, at, at, loadId, 'loaded', rows, 0, at]],
+  );
+  return loadId;
+}
+
+/**
+ * Writes the fixture as ingest would: appended rows under one load per file, the loads' ledger
+ * events, and a fixed cut (raw.cut_loads), so models and data tests read exactly this.
+ */
 export async function insertRaw(wh: Warehouse, fixture: RawFixture): Promise<void> {
   const loadedAt = fixture.loadedAt ?? '2024-01-01 00:00:00';
   if (fixture.customers?.length) {
+    const id = await recordLoad(wh, 'customers', 'customers.csv', fixture.customers.length, loadedAt, 'dataset');
     await insertRows(
       wh,
-      'raw.customers',
-      ['customer_id', 'loyalty_score', '_file_key', '_file_version', '_line_number', '_loaded_at'],
-      fixture.customers.map((c, i) => [c.customer_id, c.loyalty_score, 'customers.csv', 'v1', i + 2, loadedAt]),
+      'raw.customers_appended',
+      ['customer_id', 'loyalty_score', ...META],
+      fixture.customers.map((c, i) => [c.customer_id, c.loyalty_score, 'landing', 'customers.csv', 'v1', id, i + 2, loadedAt]),
     );
   }
   if (fixture.products?.length) {
+    const id = await recordLoad(wh, 'products', 'products.csv', fixture.products.length, loadedAt, 'dataset');
     await insertRows(
       wh,
-      'raw.products',
-      ['product_id', 'product_description', 'product_category', '_file_key', '_file_version', '_line_number', '_loaded_at'],
-      fixture.products.map((p, i) => [p.product_id, p.product_description ?? null, p.product_category, 'products.csv', 'v1', i + 2, loadedAt]),
+      'raw.products_appended',
+      ['product_id', 'product_description', 'product_category', ...META],
+      fixture.products.map((p, i) => [p.product_id, p.product_description ?? null, p.product_category, 'landing', 'products.csv', 'v1', id, i + 2, loadedAt]),
     );
   }
   const transactions = fixture.transactions ?? [];
-  if (transactions.length === 0) return;
-  const lineOfKey = new Map<string, number>();
-  const txRows: Param[][] = [];
-  const itemRows: Param[][] = [];
-  for (const t of transactions) {
-    const key = transactionFileKey(t);
-    const line = (lineOfKey.get(key) ?? 0) + 1;
-    lineOfKey.set(key, line);
-    const id = `${key}:${line}`;
-    txRows.push([id, t.customer_id, t.date_of_purchase, t.basket.length, key, 'v1', line, loadedAt]);
-    t.basket.forEach((item, i) => {
-      itemRows.push([id, i + 1, t.customer_id, item.product_id, item.price, t.date_of_purchase, key, 'v1']);
-    });
+  if (transactions.length > 0) {
+    const newest = transactions.map((t) => t.date_of_purchase).sort().at(-1) as string;
+    // the arrival the freshness test reads (the files' Last-Modified)
+    const arrivedAt = fixture.transactionsArrivedAt ?? addHours(newest, 1);
+    const byKey = new Map<string, TransactionLine[]>();
+    for (const t of transactions) byKey.set(transactionFileKey(t), [...(byKey.get(transactionFileKey(t)) ?? []), t]);
+    const txRows: Param[][] = [];
+    const itemRows: Param[][] = [];
+    for (const [key, lines] of byKey) {
+      const id = await recordLoad(wh, 'transactions', key, lines.length, arrivedAt, 'key');
+      lines.forEach((t, i) => {
+        const line = i + 1;
+        const tid = `${key}:${line}`;
+        txRows.push([tid, t.customer_id, t.date_of_purchase, t.basket.length, 'landing', key, 'v1', id, line, loadedAt]);
+        t.basket.forEach((item, j) => {
+          itemRows.push([tid, j + 1, t.customer_id, item.product_id, item.price, t.date_of_purchase, 'landing', key, 'v1', id, line, loadedAt]);
+        });
+      });
+    }
+    await insertRows(wh, 'raw.transactions_appended', ['transaction_id', 'customer_id', 'purchased_at', 'basket_size', ...META], txRows);
+    await insertRows(
+      wh,
+      'raw.transaction_items_appended',
+      ['transaction_id', 'item_index', 'customer_id', 'product_id', 'price', 'purchased_at', ...META],
+      itemRows,
+    );
   }
-  await insertRows(
-    wh,
-    'raw.transactions',
-    ['transaction_id', 'customer_id', 'purchased_at', 'basket_size', '_file_key', '_file_version', '_line_number', '_loaded_at'],
-    txRows,
-  );
-  await insertRows(
-    wh,
-    'raw.transaction_items',
-    ['transaction_id', 'item_index', 'customer_id', 'product_id', 'price', 'purchased_at', '_file_key', '_file_version'],
-    itemRows,
-  );
-  if (fixture.transactionsArrivedAt === null) return;
-  const newest = transactions.map((t) => t.date_of_purchase).sort().at(-1) as string;
-  const arrivedAt = fixture.transactionsArrivedAt ?? addHours(newest, 1);
-  await insertRows(
-    wh,
-    'raw.file_ledger',
-    ['bucket', 'key', 'version', 'dataset', 'event_time', 'status', 'rows_loaded', 'loaded_at', 'updated_at'],
-    [...lineOfKey].map(([key, lines]) => ['landing', key, 'v1', 'transactions', arrivedAt, 'loaded', lines, arrivedAt, arrivedAt]),
-  );
+  await fixCut(wh);
 }
 
 /** 'YYYY-MM-DD HH:MM:SS' plus hours, as the same naive-UTC string. */

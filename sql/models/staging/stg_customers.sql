@@ -10,7 +10,7 @@ with
 
 source as (
 
-    select * from raw.customers
+    select * from raw.customers__cut
 
 ),
 

@@ -9,7 +9,7 @@ with
 
 source as (
 
-    select * from raw.products
+    select * from raw.products__cut
 
 ),
 

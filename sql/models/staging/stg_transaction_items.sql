@@ -15,7 +15,7 @@ transactions as (
 
 items as (
 
-    select * from raw.transaction_items
+    select * from raw.transaction_items__cut
 
 ),
 

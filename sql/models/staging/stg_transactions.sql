@@ -8,7 +8,7 @@ with
 
 source as (
 
-    select * from raw.transactions
+    select * from raw.transactions__cut
 
 ),
 
