@@ -16,6 +16,7 @@ import { errorMessage } from '../../shared/errors';
 import {
   deployedInput,
   gridPlans,
+  gridRows,
   planIngest,
   planTransfer,
   rebuildGrid,
@@ -108,8 +109,10 @@ export function runPlan(argv: string[]): CliResult {
       };
     if (values.grid) {
       if (format === 'json') {
+        const rows = gridRows(creditUsd, 'append');
         const grid = {
-          ingest: gridPlans(creditUsd, 'append'),
+          ingest: rows.map((r) => r.plan),
+          ingestDeployed: rows.map((r) => r.deployed),
           ingestWithLock: gridPlans(creditUsd, 'lock'),
           rebuild: rebuildGrid('append'),
           transfer: transferGrid(undefined, creditUsd),

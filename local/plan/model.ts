@@ -426,7 +426,7 @@ function checkInput(input: IngestInput): Required<IngestInput> {
 }
 
 const pct = (x: number) => `${Number.isFinite(x) ? Math.round(x * 100) : '∞'}%`;
-const num = (x: number) => String(Math.ceil(x));
+const ceilText = (x: number) => String(Math.ceil(x));
 const secs = (x: number) =>
   Number.isFinite(x)
     ? `${x >= 1_000 ? Math.round(x).toLocaleString('en-US') : Math.round(x * 10) / 10} s`
@@ -496,7 +496,7 @@ function planMode(
     const slotUtilisation = (rate * cost.slotS) / C.WAREHOUSE_MAX_CONCURRENCY_LEVEL;
     const mappingCap = Math.min(maxConcurrency, C.ESM_MAX_CONCURRENT_INVOKES);
     const longest = full.lambdaS + meanWait;
-    const neededText = Number.isFinite(needed) ? num(needed) : '∞';
+    const neededText = Number.isFinite(needed) ? ceilText(needed) : '∞';
     const batchRecords = input.batchSize > 0 ? input.batchSize : chosen;
     const terms: LimitTerm[] = [
       {

@@ -134,6 +134,11 @@ describe('npm run plan', () => {
         ingestTerms.every((t: { fits: boolean }) => t.fits) ? 'yes' : 'NO',
       );
       expect(cells[col('rebuild fits')]).toBe(plan.rebuild.fits ? 'yes' : 'NO');
+      const deployed = grid.ingestDeployed[i].modes.copy;
+      const deployedTerms = deployed.terms.filter((t: { name: string }) => t.name !== 'rebuild');
+      expect(cells[col('deployed fits')]).toBe(
+        deployedTerms.every((t: { fits: boolean }) => t.fits) ? 'yes' : 'NO',
+      );
     });
   });
 
