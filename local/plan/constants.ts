@@ -1,14 +1,15 @@
 /**
  * Every number the capacity and cost model uses, with where it comes from.
  *
- * Three kinds:
+ * Four kinds:
  * - LIMIT: a documented quota or behaviour (AWS or Snowflake documentation).
  * - PRICE: a documented list price. Prices change and vary by region, edition and contract: each is
  *   "as listed" on the page named, read on LISTED_ON, US East (N. Virginia) on-demand where a region
  *   applies. Check the page before relying on a cost.
  * - ASSUMPTION: not documented by the vendor. Each says what it is based on and how to calibrate it
  *   (Snowflake QUERY_HISTORY / COPY_HISTORY, CloudWatch duration). The model is only as good as these.
- * - PROJECT: a value this project configures (serverless.yml, shared/ingest), cited by file.
+ * - PROJECT: a value this project configures (serverless.yml, sql/snowflake, shared/ingest), cited by
+ *   file. test/unit/capacity-model.test.ts checks the serverless.yml ones against the file.
  */
 
 /** When the prices below were read from the pages cited. */
@@ -24,26 +25,47 @@ export const LISTED_ON = '2026-11-22';
  */
 export const LAMBDA_MAX_TIMEOUT_S = 900;
 export const LAMBDA_MAX_MEMORY_MB = 10_240;
-/** LIMIT. Default regional concurrency quota (can be raised). Same page. */
+/**
+ * LIMIT. Default regional concurrency quota, "Concurrent executions: 1,000", raisable to tens of
+ * thousands. Same page, which also says "New AWS accounts have reduced concurrency and memory quotas.
+ * AWS raises these quotas automatically based on your usage" without giving the reduced figure.
+ */
 export const LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY = 1_000;
+/**
+ * ASSUMPTION (observed, not documented). The reduced quota of a new account: CloudFormation errors
+ * quoted in public issue threads read "decreases account's UnreservedConcurrentExecution below its
+ * minimum value of [10]" on new accounts (e.g. https://github.com/awslabs/fhir-works-on-aws-deployment/issues/691:
+ * "Full account concurrency is 10"); others saw 50. Check yours: `aws lambda get-account-settings`.
+ */
+export const LAMBDA_NEW_ACCOUNT_CONCURRENCY = 10;
 /**
  * LIMIT. "At 1,769 MB, a function has the equivalent of one vCPU": CPU scales with memory.
  * "Configure Lambda function memory", https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
  */
 export const LAMBDA_MB_PER_VCPU = 1_769;
 /**
- * LIMIT. Payload of a synchronous invocation, which is how the event source mapping passes a batch
- * ("up to the payload limit for synchronous invocation (6 MB)").
+ * LIMIT. Payload of a synchronous invocation, which is how the event source mapping passes a batch:
+ * "Lambda passes all of the records in the batch to the function in a single call, up to the payload
+ * limit for synchronous invocation (6 MB)". A batch whose records exceed it is cut to what fits (the
+ * mapping invokes with fewer records), it does not fail.
  * "CreateEventSourceMapping" BatchSize, https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html
  */
 export const LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /**
- * PRICE. x86, first 6 billion GB-s a month: $0.0000166667 per GB-second; $0.20 per million requests
- * (arm64 is $0.0000133334 per GB-s). "AWS Lambda pricing", https://aws.amazon.com/lambda/pricing/
- * (also "How AWS Pricing Works: Lambda", https://docs.aws.amazon.com/whitepapers/latest/how-aws-pricing-works/lambda.html)
+ * PRICE. Duration, first tier of each architecture: x86 $0.0000166667 per GB-second (first 6 billion
+ * GB-s a month), Arm $0.0000133334 per GB-second (first 7.5 billion); requests $0.20 per million for
+ * both. "AWS Lambda pricing", https://aws.amazon.com/lambda/pricing/ (the page renders its rate table
+ * from price tokens; the figures are AWS's published first-tier rates, also in the AWS Price List API;
+ * a transcription of the Price List for eu-west-2, the default region here, shows the same two rates:
+ * check your region). serverless.yml deploys arm64, so the model prices arm64.
  */
-export const LAMBDA_USD_PER_GB_SECOND = 0.0000166667;
+export const LAMBDA_USD_PER_GB_SECOND_X86 = 0.0000166667;
+export const LAMBDA_USD_PER_GB_SECOND_ARM64 = 0.0000133334;
 export const LAMBDA_USD_PER_REQUEST = 0.2 / 1_000_000;
+/** PROJECT. provider.architecture in serverless.yml. */
+export const LAMBDA_ARCHITECTURE: 'arm64' | 'x86_64' = 'arm64';
+export const LAMBDA_USD_PER_GB_SECOND =
+  LAMBDA_ARCHITECTURE === 'arm64' ? LAMBDA_USD_PER_GB_SECOND_ARM64 : LAMBDA_USD_PER_GB_SECOND_X86;
 
 // ----------------------------------------------------------------------------------------------
 // SQS and the Lambda event source mapping
@@ -59,16 +81,24 @@ export const ESM_MAX_BATCH_SIZE = 10_000;
 export const ESM_MAX_BATCHING_WINDOW_S = 300;
 export const ESM_MIN_WINDOW_ABOVE_10_S = 1;
 /**
- * LIMIT. Scaling: Lambda starts with 5 concurrent batches, adds up to 300 instances a minute, at most
- * 1,000 concurrent batches per mapping; at low traffic it scales back to 5 (as few as 2) pollers.
- * ScalingConfig.MaximumConcurrency is 2..1,000.
+ * LIMIT. Scaling of a standard-queue mapping (standard mode, the default): "Lambda starts processing
+ * five batches at a time with five concurrent invocations", then "increases the number of processes
+ * that are reading batches by up to 300 more concurrent invokes per minute. The maximum number of
+ * invokes that an event source mapping can process simultaneously is 1,250"; at low traffic it scales
+ * back to five (as few as 2 when MaximumConcurrency is not set).
  * "Configuring scaling behavior for SQS event source mappings", https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
+ * (current revision; earlier revisions, and the knowledge-centre article
+ * https://repost.aws/knowledge-center/lambda-sqs-scaling before its update, said 1,000 batches and 60 a minute.)
+ */
+export const ESM_INITIAL_CONCURRENCY = 5;
+export const ESM_SCALE_UP_PER_MINUTE = 300;
+export const ESM_MAX_CONCURRENT_INVOKES = 1_250;
+/**
+ * LIMIT. ScalingConfig.MaximumConcurrency (the `maximumConcurrency` of serverless.yml) accepts 2..1,000.
  * "ScalingConfig", https://docs.aws.amazon.com/lambda/latest/api/API_ScalingConfig.html
  */
-export const ESM_INITIAL_POLLERS = 5;
-export const ESM_SCALE_UP_PER_MINUTE = 300;
-export const ESM_MAX_CONCURRENCY = 1_000;
 export const ESM_MIN_MAX_CONCURRENCY = 2;
+export const ESM_MAX_MAX_CONCURRENCY = 1_000;
 /** LIMIT. Long polling waits at most 20 s per ReceiveMessage. "Amazon SQS standard queue quotas", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html */
 export const SQS_LONG_POLL_S = 20;
 /** LIMIT. At most 10 messages per ReceiveMessage and per DeleteMessageBatch. "Amazon SQS quotas", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html */
@@ -96,6 +126,7 @@ export const SQS_RECORD_BYTES = 2_000;
  * "Amazon S3 pricing" (Requests & data retrievals), https://aws.amazon.com/s3/pricing/
  */
 export const S3_USD_PER_PUT = 0.005 / 1_000;
+export const S3_USD_PER_LIST = 0.005 / 1_000;
 export const S3_USD_PER_GET = 0.0004 / 1_000;
 /**
  * LIMIT. At least 3,500 PUT/COPY/POST/DELETE and 5,500 GET/HEAD requests per second per partitioned prefix.
@@ -140,11 +171,32 @@ export const WAREHOUSE_MIN_BILLED_S = 60;
  * "Warehouse considerations" (auto-suspension), https://docs.snowflake.com/en/user-guide/warehouses-considerations
  */
 export const WAREHOUSE_AUTO_SUSPEND_S = 60;
+/** PROJECT. The size sql/snowflake/00_account.sql creates the one warehouse with (ingest and rebuild share it). */
+export const DEPLOYED_WAREHOUSE_SIZE: WarehouseSize = 'X-Small';
 /**
- * LIMIT. Statements a warehouse cluster runs at once before queueing (MAX_CONCURRENCY_LEVEL, default 8).
- * "MAX_CONCURRENCY_LEVEL", https://docs.snowflake.com/en/sql-reference/parameters#max-concurrency-level
+ * LIMIT. MAX_CONCURRENCY_LEVEL, default 8, is set per warehouse and applies per cluster: "Specifies
+ * the concurrency level for SQL statements (that is, queries and DML) executed by a warehouse. When the
+ * level is reached ... Single-cluster or multi-cluster (in Maximized mode): Statements are queued until
+ * already-allocated resources are freed or additional resources are provisioned, which can be
+ * accomplished by increasing the size of the warehouse. Multi-cluster (in Auto-scale mode): Additional
+ * clusters are started." It is not a fixed count: "Smaller, more basic statements: More statements
+ * might execute concurrently because small statements generally execute on a subset of the available
+ * compute resources in a warehouse. This means they only count as a fraction towards the concurrency
+ * level. Larger, more complex statements: Fewer statements might execute concurrently."
+ * "Parameters" MAX_CONCURRENCY_LEVEL, https://docs.snowflake.com/en/sql-reference/parameters#max-concurrency-level
  */
 export const WAREHOUSE_MAX_CONCURRENCY_LEVEL = 8;
+/**
+ * ASSUMPTION. The fraction of the concurrency level one small statement (a ledger read, a one-row
+ * INSERT, BEGIN/COMMIT) counts for: the share of one X-Small's worth of compute in the cluster, so a
+ * cluster runs MAX_CONCURRENCY_LEVEL x (credits per hour of its size) small statements at once before
+ * queueing: 8 on an X-Small, 16 on a Small, 1,024 on a 4X-Large. Snowflake documents only that the
+ * fraction exists (above), not its value. A COPY or the INSERT that parses a batch counts as one
+ * whole statement. Calibrate: QUERY_HISTORY QUEUED_OVERLOAD_TIME of the loader role at a known concurrency.
+ */
+export function smallStatementsPerCluster(size: WarehouseSize): number {
+  return WAREHOUSE_MAX_CONCURRENCY_LEVEL * WAREHOUSE_CREDITS_PER_HOUR[size];
+}
 /**
  * ASSUMPTION. Load threads of an X-Small warehouse (one node); each size up doubles them. Snowflake
  * documents only that load parallelism is per file and grows with the warehouse's compute ("The number
@@ -160,8 +212,8 @@ export const XSMALL_LOAD_THREADS = 8;
  * "Loading Terabytes Into Snowflake: Speeds, Feeds and Techniques",
  * https://www.snowflake.com/en/engineering-blog/loading-terabytes-into-snowflake-speeds-feeds-techniques/
  * Our COPY lands each line as one text column (CSV-like): the CSV figure. The write step parses the
- * JSON lines into typed rows (INSERT ... SELECT parse_json): the JSON figure stands in for it.
- * Calibrate with QUERY_HISTORY (EXECUTION_TIME x warehouse credits/s) over a day of loads.
+ * JSON lines into typed rows (INSERT ALL from a JavaScript table function): the JSON figure stands in
+ * for it. Calibrate with QUERY_HISTORY (EXECUTION_TIME x warehouse credits/s) over a day of loads.
  */
 export const COPY_LINES_CREDITS_PER_GB = 8.2 / 4_700;
 export const PARSE_JSON_CREDITS_PER_GB = 17.5 / 4_700;
@@ -201,6 +253,18 @@ export const SNOWPIPE_CREDITS_PER_GB = 0.0037;
 export const SNOWPIPE_LEGACY_CREDITS_PER_1000_FILES = 0.06;
 export const SNOWPIPE_LEGACY_COMPUTE_MULTIPLIER = 1.25;
 /**
+ * LIMIT/ASSUMPTION. How long Snowpipe takes to load a file it was handed. Snowflake: "Snowpipe is
+ * designed to load new data typically within a minute after a file notification is sent; however,
+ * loading can take significantly longer for really large files" ("Preparing your data files",
+ * https://docs.snowflake.com/en/user-guide/data-load-considerations-prepare), "making it available to
+ * users within minutes" ("Snowpipe", https://docs.snowflake.com/en/user-guide/data-load-snowpipe-intro),
+ * and "it is very difficult for Snowflake to estimate latency ... We suggest that you experiment"
+ * (same page, "Estimating Snowpipe latency"). The model takes the typical minute, for files handed over
+ * by ALTER PIPE ... REFRESH as for notifications (the docs do not distinguish them). Calibrate:
+ * COPY_HISTORY LAST_LOAD_TIME minus the REFRESH's QUERY_HISTORY START_TIME.
+ */
+export const SNOWPIPE_TYPICAL_LATENCY_S = 60;
+/**
  * PRICE. Serverless tasks: 0.9 credits per compute hour (Serverless Feature Credit Table), an option
  * for a scheduled COPY instead of per-batch COPYs. "Snowflake Service Consumption Table",
  * https://www.snowflake.com/legal-files/CreditConsumptionTable.pdf ; "Introduction to tasks",
@@ -214,42 +278,148 @@ export const SERVERLESS_TASK_COMPUTE_MULTIPLIER = 0.9;
  */
 export const CREDIT_USD_DEFAULT = 3;
 /**
- * LIMIT. Cloud services are billed only beyond 10% of the day's warehouse compute; the many small
- * statements of this design are assumed to stay inside that allowance (not modelled).
+ * LIMIT. Cloud services are billed only beyond 10% of the day's warehouse compute: "Usage for cloud
+ * services is billed only if the daily consumption of cloud services exceeds 10% of the daily usage of
+ * virtual warehouses." Serverless compute (Snowpipe) does not raise the allowance.
+ * "METERING_DAILY_HISTORY view", https://docs.snowflake.com/en/sql-reference/account-usage/metering_daily_history ;
  * "Understanding compute cost", https://docs.snowflake.com/en/user-guide/cost-understanding-compute
  */
 export const CLOUD_SERVICES_FREE_FRACTION = 0.1;
+/**
+ * ASSUMPTION. Cloud-services credits of one small statement (compile, metadata, commit): 5e-6 credits,
+ * about 18 ms of compute at one credit an hour. Snowflake publishes no per-statement figure; it warns
+ * that "high frequency, simple queries" (tens of thousands a day) add up, that listing files for a COPY
+ * uses only cloud services, and that queries waiting on a transaction lock consume cloud-services
+ * credits while they wait ("Optimizing cost", https://docs.snowflake.com/en/user-guide/cost-optimize).
+ * ALTER PIPE ... REFRESH runs on cloud services only. Calibrate: QUERY_HISTORY.CREDITS_USED_CLOUD_SERVICES
+ * of the loader role divided by its statement count.
+ */
+export const CLOUD_SERVICES_CREDITS_PER_STATEMENT = 5e-6;
 /**
  * LIMIT. COPY INTO <location> (unload): MAX_FILE_SIZE defaults to 16 MB, at most 5 GB on S3.
  * "COPY INTO <location>", https://docs.snowflake.com/en/sql-reference/sql/copy-into-location
  */
 export const UNLOAD_MAX_FILE_BYTES = 5 * 1024 ** 3;
 /**
- * LIMIT. ALTER PIPE ... REFRESH only sees files staged in the last 7 days.
+ * LIMIT. ALTER PIPE ... REFRESH "can only load data files that were staged within the last 7 days",
+ * checks the load history of the pipe and the table, and "is intended for short term use to resolve
+ * specific issues when Snowpipe fails to load a subset of files and is not intended for regular use".
+ * The page does not say whether REFRESH lists the stage (the PREFIX "limits the set of files to
+ * load"); for directory tables Snowflake says a manual refresh "performs a list operation on the
+ * stage" ("Manage directory tables", https://docs.snowflake.com/en/user-guide/data-load-dirtables-manage).
  * "ALTER PIPE", https://docs.snowflake.com/en/sql-reference/sql/alter-pipe
  */
 export const PIPE_REFRESH_WINDOW_DAYS = 7;
-
-// ----------------------------------------------------------------------------------------------
-// This project's ingest function (how many round trips a batch costs)
-// ----------------------------------------------------------------------------------------------
-
-/** PROJECT. Memory of the functions (serverless.yml provider.memorySize). */
-export const INGEST_MEMORY_MB = 1_024;
-/** PROJECT. ingestTimeout in serverless.yml; the model keeps a batch within half of it. */
-export const INGEST_TIMEOUT_S = 300;
-export const INGEST_DURATION_BUDGET_FRACTION = 0.5;
 /**
- * PROJECT. Statements per batch and dataset in copy mode, counted in shared/ingest/snowflake-loader.ts:
- * triage, COPY, landed summary, rejected lines, then one transaction (lock, triage, clear previous,
- * insert transactions, insert items, counts, delete landed lines, ledger rows, begin/commit).
+ * ASSUMPTION (the docs are silent, above). One S3 LIST request on our bucket per REFRESH with a
+ * PREFIX that is the file's own key, billed to the bucket owner at the LIST price. Calibrate: the
+ * landing bucket's access logs (requests by the Snowflake storage integration's role).
  */
-export const STATEMENTS_PER_BATCH = 14;
-/** PROJECT. Pipe mode adds one ALTER PIPE ... REFRESH per file and COPY_HISTORY polls (every 2 s, up to 20 s). */
-export const PIPE_STATEMENTS_PER_FILE = 1;
-export const PIPE_HISTORY_POLLS_PER_BATCH = 5;
-/** PROJECT. How long the loader waits for Snowpipe before letting SQS redeliver (pipeWaitMs, 20 s). */
-export const PIPE_WAIT_S = 20;
+export const S3_LISTS_PER_PIPE_REFRESH = 1;
+
+// ----------------------------------------------------------------------------------------------
+// Locking (the old hot path: a dataset lock row)
+// ----------------------------------------------------------------------------------------------
+
+/**
+ * LIMIT. "UPDATE, DELETE, and MERGE statements hold locks that generally prevent them from running in
+ * parallel with other UPDATE, DELETE, and MERGE statements" (on standard tables the lock is the
+ * table's: hybrid tables lock rows); "Most INSERT and COPY statements write only new partitions. Those
+ * statements often can run in parallel with other INSERT and COPY operations, and sometimes can run in
+ * parallel with an UPDATE, DELETE, or MERGE statement"; COMMIT locks "usually only briefly". A blocked
+ * statement waits up to LOCK_TIMEOUT (default 43,200 s).
+ * "Transactions" (Resource locking), https://docs.snowflake.com/en/sql-reference/transactions#resource-locking
+ */
+export const LOCK_TIMEOUT_DEFAULT_S = 43_200;
+/**
+ * LIMIT (observed; Snowflake's documentation is silent). Snowflake aborts a statement when too many
+ * statements already wait on the same lock: error 000625 (57014) "Your statement '...' was aborted
+ * because the number of waiters for this lock exceeds the 20 statements limit". The Transactions page
+ * (above) documents LOCK_TIMEOUT and deadlock handling but no waiter limit; the figure comes from the
+ * error text quoted in public code and issues, and one 2025 report reads "the 50 statements limit",
+ * so the limit may differ by account or release. The model uses 20.
+ */
+export const LOCK_WAITER_LIMIT = 20;
+
+// ----------------------------------------------------------------------------------------------
+// This project's ingest function (what a batch costs)
+// ----------------------------------------------------------------------------------------------
+
+/**
+ * PROJECT. The deployed settings (serverless.yml: params.default, provider and functions; the unit test
+ * reads the file and checks these).
+ * The queue's visibility timeout is also how long a record the function reports as failed waits for
+ * its redelivery: LIMIT, a failed record is not deleted and "After your queue's visibility timeout runs
+ * out, the message will again reappear in the queue" ("Handling errors for an SQS event source in
+ * Lambda", https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html).
+ */
+export const DEPLOYED = {
+  batchSize: 10,
+  batchingWindowS: 5,
+  maximumConcurrency: 5,
+  timeoutS: 300,
+  memoryMb: 1_024,
+  visibilityTimeoutS: 1_860,
+  maxReceiveCount: 5,
+  rebuildTimeoutS: 900,
+} as const;
+/** PROJECT. Memory of the functions (serverless.yml provider.memorySize). */
+export const INGEST_MEMORY_MB = DEPLOYED.memoryMb;
+/** PROJECT. ingestTimeout in serverless.yml; the model keeps a batch within half of it. */
+export const INGEST_TIMEOUT_S = DEPLOYED.timeoutS;
+export const INGEST_DURATION_BUDGET_FRACTION = 0.5;
+
+export type WriteDesign = 'append' | 'lock';
+
+/** How many Snowflake statements a batch of one dataset runs, and which of them hold a lock. */
+export interface HotPath {
+  /** COPY mode, one COPY (one more per 1,000 files above the first). */
+  copyStatements: number;
+  /** Of those, the statements inside the transaction that holds the dataset lock (0: no lock). */
+  lockHoldStatements: number;
+  /** Pipe mode, the delivery that hands the files to Snowpipe: statements besides one REFRESH per file. */
+  pipeHandOffStatements: number;
+  /** Pipe mode: how long that delivery follows COPY_HISTORY before leaving the files to a redelivery. */
+  pipeWaitS: number;
+  /** Pipe mode, the delivery that finds the files landed and writes them. */
+  pipeFinishStatements: number;
+}
+
+/**
+ * PROJECT. The two hot paths.
+ *
+ * `lock`, the path the issue found (shared/ingest/snowflake-loader.ts before the rewrite): triage,
+ * COPY, landed summary, rejected lines, then one transaction of 10 round trips (lock row UPDATE, triage,
+ * clear previous, insert transactions, insert items, counts, delete landed lines, ledger rows,
+ * begin/commit), so a batch holds the lock for 10 round trips plus its parse. Pipe mode: triage, one
+ * COPY_HISTORY read, a REFRESH per file, COPY_HISTORY polls for up to 20 s (pipeWaitMs, 5 polls); files
+ * still pending return to the queue and the next delivery finishes them (triage, COPY_HISTORY, the two
+ * checks and the 10-statement transaction).
+ *
+ * `append`, the path that replaces it (the lead's design for issue 15): triage (one ledger read), one
+ * COPY into the landing table, BEGIN, one multi-table INSERT ALL from a JavaScript table function over
+ * the landed lines, one count query, one ledger INSERT, COMMIT: 7 statements, none of them an UPDATE,
+ * DELETE or MERGE, so no lock is held across batches or keys. Pipe mode: triage, a REFRESH per file and
+ * one COPY_HISTORY read, then the finishing delivery: triage, COPY_HISTORY, BEGIN, INSERT ALL, count,
+ * ledger INSERT, COMMIT. Replaced rows are deleted by a weekly compaction beside the rebuild.
+ * Check these counts against shared/ingest once the new path lands.
+ */
+export const HOT_PATHS: Record<WriteDesign, HotPath> = {
+  lock: {
+    copyStatements: 14,
+    lockHoldStatements: 10,
+    pipeHandOffStatements: 2 + 5,
+    pipeWaitS: 20,
+    pipeFinishStatements: 14,
+  },
+  append: {
+    copyStatements: 7,
+    lockHoldStatements: 0,
+    pipeHandOffStatements: 2,
+    pipeWaitS: 0,
+    pipeFinishStatements: 7,
+  },
+};
 /** PROJECT. HEAD requests in flight per batch (mapLimit(..., 8) in shared/ingest/snowflake-loader.ts). */
 export const HEAD_PARALLELISM = 8;
 /**
@@ -263,10 +433,37 @@ export const SNOWFLAKE_STATEMENT_EXEC_S = 0.1;
 export const S3_HEAD_RTT_S = 0.03;
 /** ASSUMPTION. Lambda overhead per invocation (runtime, middy, logging; cold starts amortised). */
 export const LAMBDA_OVERHEAD_S = 0.05;
-/** The model sizes the warehouse to be busy at most this fraction of the day (headroom for bursts). */
+/**
+ * The model keeps the warehouse, its statement slots and (old design) the lock busy at most this
+ * fraction of the day: headroom for bursts, and where a queue's waits start to grow quickly.
+ */
 export const WAREHOUSE_TARGET_UTILISATION = 0.7;
 /** Batch sizes the model tries (largest first), bounded by the COPY file limit. */
 export const BATCH_SIZE_CANDIDATES = [1_000, 500, 200, 100, 50, 20, 10, 5, 2, 1];
+
+// ----------------------------------------------------------------------------------------------
+// The weekly rebuild and the compaction
+// ----------------------------------------------------------------------------------------------
+
+/**
+ * ASSUMPTION. How many times a rebuild reads the whole raw history: the three table models
+ * (sql/models/marts: customer_product_purchases_monthly, customers, next_best_category) each read the
+ * transaction staging views over all history, and the data tests (sql/tests, e.g. the items
+ * reconciliation) about once more. Each read is costed at AGGREGATE_CREDITS_PER_GB. Calibrate:
+ * QUERY_HISTORY of a rebuild run (the transform role), credits per GB of raw data.
+ */
+export const REBUILD_PASSES_OVER_RAW = 4;
+/**
+ * ASSUMPTION. The append design's weekly compaction (DELETE of the rows a newer version replaced)
+ * reads the raw tables once more and rewrites the partitions it touches: one more pass. It runs beside
+ * the rebuild, so the model counts it inside the rebuild's invocation.
+ */
+export const COMPACTION_PASSES_OVER_RAW = 1;
+/** PROJECT. Days of raw data a rebuild reads when the caller does not say (a year). */
+export const DEFAULT_HISTORY_DAYS = 365;
+/** PROJECT. The rebuild function's timeout (serverless.yml functions.rebuild.timeout); the model keeps a rebuild within this fraction. */
+export const REBUILD_TIMEOUT_S = DEPLOYED.rebuildTimeoutS;
+export const REBUILD_DURATION_BUDGET_FRACTION = 0.8;
 
 // ----------------------------------------------------------------------------------------------
 // Transfer (warehouse table -> monthly parts in S3)
@@ -289,7 +486,7 @@ export const STREAM_ROWS_PER_S_PER_VCPU = 60_000;
 /** ASSUMPTION. jsonl.gz bytes per aggregated row of a few columns (gzip of ~100-byte JSON lines). */
 export const OUTPUT_BYTES_PER_ROW_GZ = 25;
 /** PROJECT. Memory of the transfer function (serverless.yml: provider memorySize, 1 GB worker). */
-export const TRANSFER_MEMORY_MB = 1_024;
+export const TRANSFER_MEMORY_MB = DEPLOYED.memoryMb;
 /** The model keeps a transfer invocation within this fraction of the 15-minute limit. */
 export const TRANSFER_DURATION_BUDGET_FRACTION = 0.8;
 /** PROJECT. Multipart part size of the part writer (shared/publish, 8 MiB) and parts open at once. */

@@ -1,7 +1,8 @@
 /**
- * The capacity and cost model: pure functions from a workload to a plan (batching, concurrency,
- * warehouse size, credits and dollars per day), for ingest in copy mode and pipe mode, and for the
- * transfer of a table (streaming through one Lambda, fanned out per month, or unloaded by Snowflake).
+ * The capacity and cost model of ingest: pure functions from a workload to a plan (batching,
+ * concurrency, warehouse size, credits and dollars per day) for COPY mode and pipe mode, for the
+ * append-only hot path (`append`, the default) and the old dataset lock (`lock`), plus the weekly
+ * rebuild that reads what ingest accumulated. The transfer model is in ./transfer.ts.
  *
  * Units: data volumes are decimal (1 MB = 10^6 bytes, 1 GB = 10^9 bytes), as the vendors price them;
  * Lambda memory is in MB of 2^20 bytes, GB-seconds = memory MB / 1024 x seconds.
@@ -9,14 +10,23 @@
  * How a day of files becomes a plan (reasoning in docs/SCALE.md):
  * 1. for each warehouse size, the largest batch (<= 1,000 files: one COPY) whose invocation fits half
  *    the ingest timeout; the batching window is the time to fill it, at most 300 s;
- * 2. invocations a day = files / files per invocation; Lambda concurrency by Little's law;
- * 3. the warehouse is busy for each batch's statements and data work, and billed from each resume
- *    (60 s minimum) until AUTO_SUSPEND after the work, or all day when batches arrive faster than that;
- * 4. the cheapest size whose busy fraction stays under the target utilisation wins.
+ * 2. batches a day = files / files per invocation; Lambda concurrency by Little's law, with the
+ *    expected wait for the dataset lock when there is one;
+ * 3. every limit becomes a term, demand / what the limit allows (LimitTerm): the Lambda budget, the
+ *    warehouse's compute, its statement slots (MAX_CONCURRENCY_LEVEL), the lock, the lock's waiters
+ *    (error 000625), the mapping's and the account's concurrency, the invocation payload, the rebuild;
+ * 4. the cheapest size whose terms all fit wins; the binding limit is the term closest to (or
+ *    furthest past) its limit.
  * Every constant is in ./constants.ts with its source.
  */
 import * as C from './constants';
-import type { WarehouseSize } from './constants';
+import type { HotPath, WarehouseSize, WriteDesign } from './constants';
+import { aggregateS } from './transfer';
+import { DAY_S, lambdaGbSeconds } from './units';
+
+export * from './transfer';
+export { lambdaGbSeconds, vcpus } from './units';
+export type { WriteDesign } from './constants';
 
 export type IngestMode = 'copy' | 'pipe' | 'pipe-legacy';
 
@@ -32,37 +42,127 @@ export interface IngestInput {
   maxWindowS?: number;
   /** Evaluate this SQS batch size instead of choosing one (e.g. the deployed ingestBatchSize). 0 = choose. */
   batchSize?: number;
+  /** The hot path: `append` (default, no lock) or `lock` (the old dataset lock row). */
+  design?: WriteDesign;
+  /** Evaluate this ScalingConfig.MaximumConcurrency (e.g. the deployed 5) instead of recommending one. 0 = recommend. */
+  maxConcurrency?: number;
+  /** The account's regional Lambda concurrency quota. Default 1,000 (new accounts start lower). */
+  accountConcurrency?: number;
+  /** Days of raw data the weekly rebuild reads. Default 365. */
+  historyDays?: number;
+}
+
+export type TermName =
+  | 'Lambda budget'
+  | 'warehouse compute'
+  | 'statement slots'
+  | 'lock held'
+  | 'lock waiters'
+  | 'mapping concurrency'
+  | 'account concurrency'
+  | 'invocation payload'
+  | 'rebuild';
+
+/** One limit: demand / what the limit allows, so 1 is at the limit. */
+export interface LimitTerm {
+  name: TermName;
+  ratio: number;
+  /** Most terms fit when ratio <= 1; the payload always fits (the mapping cuts the batch). */
+  fits: boolean;
+  detail: string;
 }
 
 export interface WarehouseLoad {
   size: WarehouseSize;
-  /** Warehouse wall time of one batch's work (statements + data), s. */
+  /** Warehouse wall time of one batch's work (statements + data), s, all its invocations. */
   busyPerBatchS: number;
-  /** Fraction of the warehouse's capacity used over the day. */
+  /** Fraction of the warehouse's compute used over the day. */
   utilisation: number;
+  /** Fraction of the day the statement slots (MAX_CONCURRENCY_LEVEL per cluster) are taken, on average. */
+  slotUtilisation: number;
+  /** Small statements one cluster of this size runs at once (ASSUMPTION, constants.smallStatementsPerCluster). */
+  smallStatementSlots: number;
   billedHoursPerDay: number;
   credits: number;
 }
 
+/** The serialising step of the hot path: the dataset lock (`lock`), nothing (`append`). */
+export interface Serialisation {
+  /** Seconds one batch holds the lock (0: no lock). */
+  holdS: number;
+  /** Share of the day the lock is held (batches a day x hold / 86,400). */
+  utilisation: number;
+  /** Expected wait for the lock (M/D/1: rho x hold / (2 (1 - rho))); Infinity when rho >= 1. */
+  meanWaitS: number;
+  /** Statements that can wait on one lock at once: at a backlog every other invocation (lock), during the compaction (append). */
+  waiters: number;
+  why: string;
+}
+
 export interface ModePlan {
   mode: IngestMode;
+  design: WriteDesign;
+  /** Every term fits, the rebuild's included. */
   feasible: boolean;
+  /** The term that decides: the failing term furthest past its limit, or the fitting term closest to it. */
+  binding: LimitTerm;
+  /** The same over the ingest terms alone (the warehouse size is chosen on these). */
+  ingestFeasible: boolean;
+  ingestBinding: LimitTerm;
+  terms: LimitTerm[];
   batchSize: number;
   batchingWindowS: number;
-  filesPerInvocation: number;
+  /** SQS records an invocation gets (in pipe mode half are new files, half files coming back to be written). */
+  recordsPerInvocation: number;
+  /** SQS deliveries a file takes (2 in pipe mode: hand-off, then the delivery that writes it). */
+  deliveriesPerFile: number;
   invocationsPerDay: number;
+  /** Lambda seconds of an average invocation, including the expected lock wait. */
   lambdaDurationS: number;
+  /** A full batch's invocation with the expected lock wait (what must fit the budget). */
+  longestInvocationS: number;
   lambdaConcurrencyNeeded: number;
+  /** The MaximumConcurrency evaluated (given) or recommended (2 x needed, 2..1,000). */
   lambdaMaxConcurrency: number;
+  /** Minutes for the mapping to scale from 5 to the concurrency needed at +300 a minute. */
+  rampMinutes: number;
   copyStatementsPerMinute: number;
   statementsPerMinute: number;
-  /** Worst-case PutObject -> rows visible: a full window plus the invocation. */
+  /** Worst-case PutObject -> rows visible. */
   worstLagS: number;
   warehouse: WarehouseLoad;
+  serialisation: Serialisation;
+  cloudServices: { credits: number; allowance: number; billed: number };
   snowpipeCredits: number;
   snowflakeCredits: number;
-  usd: { lambda: number; sqs: number; s3: number; snowflake: number; total: number };
+  sqsRequestsPerDay: number;
+  s3: { putRequests: number; getRequests: number; listRequests: number };
+  /** ingest = Lambda + SQS + S3 + Snowflake; total adds the weekly rebuild, amortised over 7 days. */
+  usd: {
+    lambda: number;
+    sqs: number;
+    s3: number;
+    snowflake: number;
+    ingest: number;
+    rebuild: number;
+    total: number;
+  };
   notes: string[];
+}
+
+export interface RebuildPlan {
+  design: WriteDesign;
+  historyDays: number;
+  historyGbUncompressed: number;
+  /** Reads of the whole history per week: the rebuild's, plus the compaction's for `append`. */
+  passes: number;
+  /** The smallest size that finishes within the budget (80% of the rebuild's 900 s), else 4X-Large. */
+  size: WarehouseSize;
+  wallS: number;
+  compactionWallS: number;
+  budgetS: number;
+  fits: boolean;
+  creditsPerWeek: number;
 }
 
 export interface IngestPlan {
@@ -70,21 +170,10 @@ export interface IngestPlan {
   filesPerSecond: number;
   gbPerDay: number;
   gbUncompressedPerDay: number;
-  sqsRequestsPerDay: number;
-  s3: { putRequests: number; getRequests: number };
   modes: Record<IngestMode, ModePlan>;
+  rebuild: RebuildPlan;
   cheapest: IngestMode;
   warnings: string[];
-}
-
-const DAY_S = 86_400;
-
-export function vcpus(memoryMb: number): number {
-  return memoryMb / C.LAMBDA_MB_PER_VCPU;
-}
-
-export function lambdaGbSeconds(memoryMb: number, seconds: number): number {
-  return (memoryMb / 1024) * seconds;
 }
 
 /** Load threads of a warehouse size (ASSUMPTION: 8 per X-Small node, doubling per size). */
@@ -113,68 +202,128 @@ export function parseWallS(gbUncompressed: number, size: WarehouseSize): number 
   return (gbUncompressed * C.PARSE_JSON_CREDITS_PER_GB * 3_600) / C.WAREHOUSE_CREDITS_PER_HOUR[size];
 }
 
-interface BatchCost {
-  /** Wall time of the invocation. */
-  lambdaS: number;
-  /** Wall time the warehouse is working for this batch (keeps it from suspending). */
-  warehouseS: number;
-  /**
-   * Share of the warehouse's capacity the batch uses, in whole-warehouse seconds: the COPY's file
-   * work spread over all threads, the parse, and small statements that run MAX_CONCURRENCY_LEVEL at once.
-   */
-  capacityS: number;
-  statements: number;
-  copies: number;
+/** Expected wait in an M/D/1 queue (random arrivals, fixed hold): rho x hold / (2 (1 - rho)). */
+export function lockWaitS(utilisation: number, holdS: number): number {
+  if (holdS <= 0 || utilisation <= 0) return 0;
+  if (utilisation >= 1) return Infinity;
+  return (utilisation * holdS) / (2 * (1 - utilisation));
 }
 
-/** One invocation with `n` files of `fileGbU` GB uncompressed each. */
-export function batchCost(mode: IngestMode, n: number, fileGbU: number, size: WarehouseSize): BatchCost {
-  const heads = Math.ceil(n / C.HEAD_PARALLELISM) * C.S3_HEAD_RTT_S;
-  const parse = parseWallS(n * fileGbU, size);
+/** Minutes for a mapping to grow from its first 5 concurrent invokes to `needed`, +300 a minute. */
+export function rampMinutes(needed: number): number {
+  return Math.ceil(Math.max(0, needed - C.ESM_INITIAL_CONCURRENCY) / C.ESM_SCALE_UP_PER_MINUTE);
+}
+
+/** Records of SQS_RECORD_BYTES that fit one invocation's 6 MB payload. */
+export function payloadRecordCap(): number {
+  return Math.floor(C.LAMBDA_SYNC_PAYLOAD_BYTES / C.SQS_RECORD_BYTES);
+}
+
+/** Cloud services billed: what the day used beyond 10% of the day's warehouse credits. */
+export function cloudServicesBilled(cloudServicesCredits: number, warehouseCredits: number): number {
+  return Math.max(0, cloudServicesCredits - C.CLOUD_SERVICES_FREE_FRACTION * warehouseCredits);
+}
+
+export interface BatchCost {
+  /** SQS deliveries a file takes: 2 in pipe mode when Snowpipe outlasts the hand-off's wait, else 1. */
+  deliveriesPerFile: number;
+  /** Wall time of the invocation (no lock wait). */
+  lambdaS: number;
+  /** Warehouse wall time (keeps it from suspending). */
+  warehouseS: number;
+  /**
+   * Whole-warehouse seconds of compute: the COPY's file work spread over all threads, the parse, and
+   * small statements that run smallStatementsPerCluster(size) at once.
+   */
+  computeS: number;
+  /** Seconds of statement slots, in whole statements: a small one counts 1 / (credits per hour) of one. */
+  slotS: number;
+  /** All Snowflake statements of the invocation; of them, REFRESHes (cloud services only) and COPYs. */
+  statements: number;
+  refreshes: number;
+  copies: number;
+  heads: number;
+  /** Seconds the invocation holds the dataset lock (0 for `append`). */
+  lockHoldS: number;
+}
+
+/** Pipe mode: does a file need a second delivery (Snowpipe slower than the hand-off's wait)? */
+export function pipeDeliveriesPerFile(design: WriteDesign): number {
+  return C.SNOWPIPE_TYPICAL_LATENCY_S > C.HOT_PATHS[design].pipeWaitS ? 2 : 1;
+}
+
+/**
+ * One invocation with `n` SQS records of files of `fileGbU` GB uncompressed each, on a warehouse of
+ * `size`, under `design`. Every statement is a round trip from Lambda; all but REFRESH also run on the
+ * warehouse. In pipe mode, when files need two deliveries, a steady stream of records is half new files
+ * (handed to Snowpipe: a REFRESH each) and half files Snowpipe has landed (written): the mapping mixes
+ * returning records into the same batches as new ones.
+ */
+export function batchCost(
+  mode: IngestMode,
+  design: WriteDesign,
+  n: number,
+  fileGbU: number,
+  size: WarehouseSize,
+): BatchCost {
+  const hp: HotPath = C.HOT_PATHS[design];
+  const headS = Math.ceil(n / C.HEAD_PARALLELISM) * C.S3_HEAD_RTT_S;
+  const nodes = C.WAREHOUSE_CREDITS_PER_HOUR[size];
+  const lockHold = (parse: number) =>
+    hp.lockHoldStatements > 0 ? hp.lockHoldStatements * C.SNOWFLAKE_STATEMENT_RTT_S + parse : 0;
   if (mode === 'copy') {
-    const copy = copyWallS(n, fileGbU, size);
+    const parse = parseWallS(n * fileGbU, size);
     const copies = Math.ceil(n / C.COPY_MAX_FILES);
-    const statements = C.STATEMENTS_PER_BATCH + copies - 1;
+    const statements = hp.copyStatements + copies - 1;
+    const copy = copyWallS(n, fileGbU, size);
     return {
-      lambdaS: C.LAMBDA_OVERHEAD_S + heads + statements * C.SNOWFLAKE_STATEMENT_RTT_S + copy + parse,
+      deliveriesPerFile: 1,
+      lambdaS: C.LAMBDA_OVERHEAD_S + headS + statements * C.SNOWFLAKE_STATEMENT_RTT_S + copy + parse,
       warehouseS: statements * C.SNOWFLAKE_STATEMENT_EXEC_S + copy + parse,
-      capacityS:
-        (statements * C.SNOWFLAKE_STATEMENT_EXEC_S) / C.WAREHOUSE_MAX_CONCURRENCY_LEVEL +
+      computeS:
+        (statements * C.SNOWFLAKE_STATEMENT_EXEC_S) / C.smallStatementsPerCluster(size) +
         (n * copyThreadSecondsPerFile(fileGbU)) / loadThreads(size) +
         parse,
+      // the COPY and the parsing INSERT take a whole slot for their wall time
+      slotS: (statements * C.SNOWFLAKE_STATEMENT_EXEC_S) / nodes + copy + parse,
       statements,
+      refreshes: 0,
       copies,
+      heads: n,
+      // the lock is taken by the transaction that also parses the lines, so the hold includes the parse
+      lockHoldS: lockHold(parse),
     };
   }
-  // pipe: no COPY on the warehouse; one ALTER PIPE ... REFRESH per file (cloud services) and
-  // COPY_HISTORY polls while Snowpipe loads. Snowpipe's latency is modelled as an X-Small's COPY of
-  // the batch (ASSUMPTION), and the loader waits at most PIPE_WAIT_S before SQS redelivers.
-  const snowpipeWait = Math.min(
-    C.PIPE_WAIT_S,
-    Math.ceil(n / loadThreads('X-Small')) * copyThreadSecondsPerFile(fileGbU),
-  );
-  const statements =
-    C.STATEMENTS_PER_BATCH - 1 + n * C.PIPE_STATEMENTS_PER_FILE + C.PIPE_HISTORY_POLLS_PER_BATCH;
-  const onWarehouse =
-    (C.STATEMENTS_PER_BATCH - 1 + C.PIPE_HISTORY_POLLS_PER_BATCH) * C.SNOWFLAKE_STATEMENT_EXEC_S;
+  const deliveries = pipeDeliveriesPerFile(design);
+  const handedOff = n / deliveries;
+  const written = n / deliveries;
+  const parse = parseWallS(written * fileGbU, size);
+  const wait = Math.min(hp.pipeWaitS, C.SNOWPIPE_TYPICAL_LATENCY_S);
+  const onWarehouse = hp.pipeHandOffStatements + hp.pipeFinishStatements;
+  const statements = onWarehouse + handedOff;
   return {
-    lambdaS: C.LAMBDA_OVERHEAD_S + heads + statements * C.SNOWFLAKE_STATEMENT_RTT_S + snowpipeWait + parse,
-    warehouseS: onWarehouse + parse,
-    capacityS: onWarehouse / C.WAREHOUSE_MAX_CONCURRENCY_LEVEL + parse,
+    deliveriesPerFile: deliveries,
+    lambdaS: C.LAMBDA_OVERHEAD_S + headS + statements * C.SNOWFLAKE_STATEMENT_RTT_S + wait + parse,
+    warehouseS: onWarehouse * C.SNOWFLAKE_STATEMENT_EXEC_S + parse,
+    computeS: (onWarehouse * C.SNOWFLAKE_STATEMENT_EXEC_S) / C.smallStatementsPerCluster(size) + parse,
+    slotS: (onWarehouse * C.SNOWFLAKE_STATEMENT_EXEC_S) / nodes + parse,
     statements,
+    refreshes: handedOff,
     copies: 0,
+    heads: n,
+    lockHoldS: lockHold(parse),
   };
 }
 
 /**
- * Warehouse seconds billed a day for `invocations` evenly spread batches of `busyS` each: every
- * batch resumes the warehouse (60 s minimum) and keeps it up AUTO_SUSPEND after its work, until the
- * batches come faster than that and it never suspends.
+ * Warehouse seconds billed a day for `invocations` evenly spread invocations of `busyS` each: every
+ * one resumes the warehouse (60 s minimum) and keeps it up AUTO_SUSPEND after its work, until they
+ * come faster than that and it never suspends.
  */
 export function warehouseBilledSeconds(invocationsPerDay: number, busyS: number): number {
   if (invocationsPerDay <= 0) return 0;
-  const perBatch = Math.max(C.WAREHOUSE_MIN_BILLED_S, busyS + C.WAREHOUSE_AUTO_SUSPEND_S);
-  return Math.min(DAY_S, invocationsPerDay * perBatch);
+  const perInvocation = Math.max(C.WAREHOUSE_MIN_BILLED_S, busyS + C.WAREHOUSE_AUTO_SUSPEND_S);
+  return Math.min(DAY_S, invocationsPerDay * perInvocation);
 }
 
 /** The batching window that fills `batchSize` at `filesPerSecond`, within the ESM's bounds. */
@@ -184,12 +333,60 @@ export function batchingWindowS(batchSize: number, filesPerSecond: number, maxWi
   return Math.max(min, Math.min(fill, maxWindowS, C.ESM_MAX_BATCHING_WINDOW_S));
 }
 
+/**
+ * SQS requests a day: S3's SendMessage per file, receives and batch deletes of 10 (a file delivered
+ * twice is received twice), and at least the idle long polls of five pollers.
+ */
+export function sqsRequestsPerDay(filesPerDay: number, deliveriesPerFile = 1): number {
+  const sends = filesPerDay * Math.ceil(C.SQS_RECORD_BYTES / C.SQS_BILLING_CHUNK_BYTES);
+  const receives = Math.max(
+    (filesPerDay * deliveriesPerFile) / C.SQS_MESSAGES_PER_CALL,
+    C.ESM_INITIAL_CONCURRENCY * (DAY_S / C.SQS_LONG_POLL_S),
+  );
+  const deletes = filesPerDay / C.SQS_MESSAGES_PER_CALL;
+  return sends + receives + deletes;
+}
+
+/**
+ * The weekly rebuild: REBUILD_PASSES_OVER_RAW reads of the whole raw history (plus the compaction's
+ * pass for `append`), each at AGGREGATE_CREDITS_PER_GB, in one invocation of the rebuild function.
+ */
+export function planRebuild(
+  gbUncompressedPerDay: number,
+  historyDays: number,
+  design: WriteDesign,
+): RebuildPlan {
+  const historyGb = gbUncompressedPerDay * historyDays;
+  const compaction = design === 'append' ? C.COMPACTION_PASSES_OVER_RAW : 0;
+  const passes = C.REBUILD_PASSES_OVER_RAW + compaction;
+  const budgetS = C.REBUILD_TIMEOUT_S * C.REBUILD_DURATION_BUDGET_FRACTION;
+  const wall = (size: WarehouseSize) => aggregateS(passes * historyGb, size);
+  const size = C.WAREHOUSE_SIZES.find((s) => wall(s) <= budgetS) ?? '4X-Large';
+  const wallS = wall(size);
+  return {
+    design,
+    historyDays,
+    historyGbUncompressed: historyGb,
+    passes,
+    size,
+    wallS,
+    compactionWallS: aggregateS(compaction * historyGb, size),
+    budgetS,
+    fits: wallS <= budgetS,
+    creditsPerWeek: (Math.max(C.WAREHOUSE_MIN_BILLED_S, wallS) / 3_600) * C.WAREHOUSE_CREDITS_PER_HOUR[size],
+  };
+}
+
 function checkInput(input: IngestInput): Required<IngestInput> {
   const full: Required<IngestInput> = {
     compressionRatio: 1,
     creditUsd: C.CREDIT_USD_DEFAULT,
     maxWindowS: C.ESM_MAX_BATCHING_WINDOW_S,
     batchSize: 0,
+    design: 'append',
+    maxConcurrency: 0,
+    accountConcurrency: C.LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY,
+    historyDays: C.DEFAULT_HISTORY_DAYS,
     ...input,
   };
   const positive = (name: string, v: number) => {
@@ -199,6 +396,8 @@ function checkInput(input: IngestInput): Required<IngestInput> {
   positive('MB per file', full.mbPerFile);
   positive('compression ratio', full.compressionRatio);
   positive('credit price', full.creditUsd);
+  positive('account concurrency', full.accountConcurrency);
+  positive('history days', full.historyDays);
   if (
     !Number.isFinite(full.maxWindowS) ||
     full.maxWindowS < 0 ||
@@ -211,7 +410,39 @@ function checkInput(input: IngestInput): Required<IngestInput> {
       `batch size must be an integer 1..${C.ESM_MAX_BATCH_SIZE} (0 to choose), got ${full.batchSize}`,
     );
   }
+  if (
+    !Number.isInteger(full.maxConcurrency) ||
+    (full.maxConcurrency !== 0 &&
+      (full.maxConcurrency < C.ESM_MIN_MAX_CONCURRENCY || full.maxConcurrency > C.ESM_MAX_MAX_CONCURRENCY))
+  ) {
+    throw new RangeError(
+      `max concurrency must be an integer ${C.ESM_MIN_MAX_CONCURRENCY}..${C.ESM_MAX_MAX_CONCURRENCY} (0 to recommend), got ${full.maxConcurrency}`,
+    );
+  }
+  if (full.design !== 'append' && full.design !== 'lock') {
+    throw new RangeError(`design must be append or lock, got ${String(full.design)}`);
+  }
   return full;
+}
+
+const pct = (x: number) => `${Number.isFinite(x) ? Math.round(x * 100) : '∞'}%`;
+const ceilText = (x: number) => String(Math.ceil(x));
+const secs = (x: number) =>
+  Number.isFinite(x)
+    ? `${x >= 1_000 ? Math.round(x).toLocaleString('en-US') : Math.round(x * 10) / 10} s`
+    : 'unbounded';
+
+/**
+ * The failing term furthest past its limit; when all fit, the one closest to its limit. A lock held
+ * longer than the target comes first: its waits are what push the Lambda and concurrency terms past
+ * theirs (to infinity once it is held all day).
+ */
+export function bindingTerm(terms: LimitTerm[]): LimitTerm {
+  const failing = terms.filter((t) => !t.fits);
+  const lock = failing.find((t) => t.name === 'lock held');
+  if (lock) return lock;
+  const pool = failing.length > 0 ? failing : terms;
+  return pool.reduce((a, b) => (b.ratio > a.ratio ? b : a));
 }
 
 function planMode(
@@ -219,38 +450,130 @@ function planMode(
   input: Required<IngestInput>,
   fps: number,
   gbUPerDay: number,
-  sqsUsd: number,
-  s3Usd: number,
+  rebuild: RebuildPlan,
 ): ModePlan {
+  const design = input.design;
   const fileGbU = (input.mbPerFile * 1e6 * input.compressionRatio) / 1e9;
   const budget = C.INGEST_TIMEOUT_S * C.INGEST_DURATION_BUDGET_FRACTION;
-  let best: ModePlan | undefined;
-  let last: ModePlan | undefined;
+  const recordCap = payloadRecordCap();
+  const deliveries = mode === 'copy' ? 1 : pipeDeliveriesPerFile(design);
+  const recordsPerSecond = fps * deliveries;
+  const target = C.WAREHOUSE_TARGET_UTILISATION;
+  const plans: ModePlan[] = [];
   for (const size of C.WAREHOUSE_SIZES) {
-    // a full batch must fit: after an outage the backlog fills every batch to the batch size
-    const candidates = input.batchSize > 0 ? [input.batchSize] : C.BATCH_SIZE_CANDIDATES;
-    const batchSize = candidates.find((b) => batchCost(mode, b, fileGbU, size).lambdaS <= budget);
+    // a full batch must fit: after an outage the backlog fills every batch to the batch size; the
+    // mapping never hands over more records than the 6 MB payload holds
+    const requested = input.batchSize > 0 ? [input.batchSize] : C.BATCH_SIZE_CANDIDATES;
+    const candidates = requested.map((b) => Math.min(b, recordCap));
+    const fitting = candidates.find((b) => batchCost(mode, design, b, fileGbU, size).lambdaS <= budget);
     const notes: string[] = [];
-    const chosen = batchSize ?? candidates[candidates.length - 1]!;
-    if (batchSize === undefined) {
+    const chosen = fitting ?? candidates[candidates.length - 1]!;
+    const window = batchingWindowS(chosen, recordsPerSecond, input.maxWindowS);
+    const records = Math.min(chosen, Math.max(1, recordsPerSecond * window));
+    const invocations = (input.filesPerDay * deliveries) / records;
+    const rate = invocations / DAY_S;
+    const cost = batchCost(mode, design, records, fileGbU, size);
+    const full = batchCost(mode, design, chosen, fileGbU, size);
+
+    // serialisation: the lock is one table's, so every batch of every dataset queues on it
+    const lockUtil = rate * cost.lockHoldS;
+    const meanWait = lockWaitS(lockUtil, cost.lockHoldS);
+    const lambdaS = cost.lambdaS + meanWait;
+    const needed = rate * lambdaS;
+    const maxConcurrency =
+      input.maxConcurrency > 0
+        ? input.maxConcurrency
+        : Number.isFinite(needed)
+          ? Math.min(C.ESM_MAX_MAX_CONCURRENCY, Math.max(C.ESM_MIN_MAX_CONCURRENCY, Math.ceil(2 * needed)))
+          : C.ESM_MAX_MAX_CONCURRENCY;
+    // append: no lock in the hot path; the weekly compaction's DELETE may hold back the INSERTs that
+    // arrive while it runs (Snowflake: they "sometimes" run in parallel), at most one per running invocation
+    const waiters =
+      design === 'lock'
+        ? maxConcurrency - 1
+        : Math.min(maxConcurrency, Math.ceil(rate * rebuild.compactionWallS));
+    const utilisation = rate * cost.computeS;
+    const slotUtilisation = (rate * cost.slotS) / C.WAREHOUSE_MAX_CONCURRENCY_LEVEL;
+    const mappingCap = Math.min(maxConcurrency, C.ESM_MAX_CONCURRENT_INVOKES);
+    const longest = full.lambdaS + meanWait;
+    const neededText = Number.isFinite(needed) ? ceilText(needed) : '∞';
+    const batchRecords = input.batchSize > 0 ? input.batchSize : chosen;
+    const terms: LimitTerm[] = [
+      {
+        name: 'Lambda budget',
+        ratio: longest / budget,
+        fits: longest <= budget,
+        detail: `a full batch of ${chosen} records takes ${secs(longest)} of the ${budget} s budget (half the ${C.INGEST_TIMEOUT_S} s timeout)`,
+      },
+      {
+        name: 'warehouse compute',
+        ratio: utilisation / target,
+        fits: utilisation <= target,
+        detail: `${size} busy ${pct(utilisation)} of the day (target ${pct(target)})`,
+      },
+      {
+        name: 'statement slots',
+        ratio: slotUtilisation / target,
+        fits: slotUtilisation <= target,
+        detail: `MAX_CONCURRENCY_LEVEL ${C.WAREHOUSE_MAX_CONCURRENCY_LEVEL} per cluster (${C.smallStatementsPerCluster(size)} small statements on ${size}) taken ${pct(slotUtilisation)} of the day`,
+      },
+      {
+        name: 'lock held',
+        ratio: lockUtil / target,
+        fits: lockUtil <= target,
+        detail:
+          design === 'lock'
+            ? `the dataset lock held ${pct(lockUtil)} of the day (${secs(cost.lockHoldS)} an invocation), expected wait ${secs(meanWait)}`
+            : 'no lock: the hot path only appends (INSERT, COPY), which Snowflake runs in parallel',
+      },
+      {
+        name: 'lock waiters',
+        ratio: waiters / C.LOCK_WAITER_LIMIT,
+        fits: waiters <= C.LOCK_WAITER_LIMIT,
+        detail:
+          design === 'lock'
+            ? `at a backlog ${waiters} invocations wait on the lock (Snowflake aborts beyond ${C.LOCK_WAITER_LIMIT}, error 000625)`
+            : `at most ${waiters} INSERTs wait behind the weekly compaction's DELETE (limit ${C.LOCK_WAITER_LIMIT})`,
+      },
+      {
+        name: 'mapping concurrency',
+        ratio: needed / mappingCap,
+        fits: needed <= mappingCap,
+        detail: `${neededText} concurrent invocations needed, MaximumConcurrency ${maxConcurrency} (a mapping reaches ${C.ESM_MAX_CONCURRENT_INVOKES} at most)`,
+      },
+      {
+        name: 'account concurrency',
+        ratio: needed / input.accountConcurrency,
+        fits: needed <= input.accountConcurrency,
+        detail: `${neededText} of the account's ${input.accountConcurrency}`,
+      },
+      {
+        name: 'invocation payload',
+        ratio: (batchRecords * C.SQS_RECORD_BYTES) / C.LAMBDA_SYNC_PAYLOAD_BYTES,
+        fits: true,
+        detail: `${batchRecords} records of ${C.SQS_RECORD_BYTES} bytes against 6 MB (the mapping cuts a batch to ${recordCap} records)`,
+      },
+    ];
+    if (mode !== 'copy') {
+      notes.push(
+        'one ALTER PIPE ... REFRESH per file, which Snowflake says "is not intended for regular use"' +
+          (deliveries > 1
+            ? `; Snowpipe takes about ${C.SNOWPIPE_TYPICAL_LATENCY_S} s and the hand-off follows it for ${C.HOT_PATHS[design].pipeWaitS} s, so every file waits the ${C.DEPLOYED.visibilityTimeoutS} s visibility timeout for the delivery that writes it`
+            : ''),
+      );
+    }
+    if (fitting === undefined) {
       notes.push(
         input.batchSize > 0
           ? `a full batch of ${input.batchSize} takes longer than ${budget} s on ${size}`
           : `one file takes longer than ${budget} s to land on ${size}`,
       );
     }
-    const window = batchingWindowS(chosen, fps, input.maxWindowS);
-    const perInvocation = Math.min(chosen, Math.max(1, fps * window));
-    const invocations = input.filesPerDay / perInvocation;
-    const cost = batchCost(mode, perInvocation, fileGbU, size);
-    const needed = (invocations / DAY_S) * cost.lambdaS;
-    const maxConcurrency = Math.min(
-      C.ESM_MAX_CONCURRENCY,
-      Math.max(C.ESM_MIN_MAX_CONCURRENCY, Math.ceil(2 * needed)),
-    );
-    const utilisation = (invocations * cost.capacityS) / DAY_S;
+
     const billedS = warehouseBilledSeconds(invocations, cost.warehouseS);
     const warehouseCredits = (billedS / 3_600) * C.WAREHOUSE_CREDITS_PER_HOUR[size];
+    const csCredits = invocations * cost.statements * C.CLOUD_SERVICES_CREDITS_PER_STATEMENT;
+    const csBilled = cloudServicesBilled(csCredits, warehouseCredits);
     let snowpipeCredits = 0;
     if (mode === 'pipe') snowpipeCredits = gbUPerDay * C.SNOWPIPE_CREDITS_PER_GB;
     if (mode === 'pipe-legacy') {
@@ -260,75 +583,122 @@ function planMode(
         (input.filesPerDay / 1_000) * C.SNOWPIPE_LEGACY_CREDITS_PER_1000_FILES +
         fileWork * C.SNOWPIPE_LEGACY_COMPUTE_MULTIPLIER;
     }
-    const snowflakeCredits = warehouseCredits + snowpipeCredits;
+    const snowflakeCredits = warehouseCredits + snowpipeCredits + csBilled;
+    const sqs = sqsRequestsPerDay(input.filesPerDay, deliveries);
+    // the producer's PUT (multipart above 5 GB: roughly one PUT per 100 MB part); Snowflake's GET;
+    // the loader's HEAD at every delivery; the LIST of each REFRESH (ASSUMPTION)
+    const putsPerFile =
+      input.mbPerFile * 1e6 > C.S3_MAX_SINGLE_PUT_BYTES ? Math.ceil(input.mbPerFile / 100) + 2 : 1;
+    const s3 = {
+      putRequests: input.filesPerDay * putsPerFile,
+      getRequests: input.filesPerDay + invocations * cost.heads,
+      listRequests: invocations * cost.refreshes * C.S3_LISTS_PER_PIPE_REFRESH,
+    };
     const lambdaUsd =
       invocations * C.LAMBDA_USD_PER_REQUEST +
-      lambdaGbSeconds(C.INGEST_MEMORY_MB, invocations * cost.lambdaS) * C.LAMBDA_USD_PER_GB_SECOND;
+      lambdaGbSeconds(C.INGEST_MEMORY_MB, invocations * lambdaS) * C.LAMBDA_USD_PER_GB_SECOND;
+    const sqsUsd = sqs * C.SQS_USD_PER_REQUEST;
+    const s3Usd =
+      s3.putRequests * C.S3_USD_PER_PUT +
+      s3.getRequests * C.S3_USD_PER_GET +
+      s3.listRequests * C.S3_USD_PER_LIST;
     const snowflakeUsd = snowflakeCredits * input.creditUsd;
-    const feasible =
-      batchSize !== undefined &&
-      utilisation <= C.WAREHOUSE_TARGET_UTILISATION &&
-      needed <= C.ESM_MAX_CONCURRENCY;
-    if (utilisation > C.WAREHOUSE_TARGET_UTILISATION)
-      notes.push(`${size} would be busy ${Math.round(utilisation * 100)}% of the day`);
-    if (needed > C.ESM_MAX_CONCURRENCY)
-      notes.push(`needs ${Math.ceil(needed)} concurrent invocations, above the mapping's 1,000`);
-    const plan: ModePlan = {
+    const ingestUsd = lambdaUsd + sqsUsd + s3Usd + snowflakeUsd;
+    const rebuildUsd = (rebuild.creditsPerWeek / 7) * input.creditUsd;
+    // worst lag: a full window, then the invocation; in pipe mode a file waits a visibility timeout
+    // for its second delivery and up to another window; with the lock, behind every other waiter
+    const worstLockWait = design === 'lock' ? Math.max(0, maxConcurrency - 1) * cost.lockHoldS : 0;
+    const worstLagS =
+      window + (deliveries > 1 ? C.DEPLOYED.visibilityTimeoutS + window : 0) + cost.lambdaS + worstLockWait;
+    plans.push({
       mode,
-      feasible,
+      design,
+      feasible: terms.every((t) => t.fits),
+      binding: bindingTerm(terms),
+      ingestFeasible: terms.every((t) => t.fits),
+      ingestBinding: bindingTerm(terms),
+      terms,
       batchSize: chosen,
       batchingWindowS: window,
-      filesPerInvocation: perInvocation,
+      recordsPerInvocation: records,
+      deliveriesPerFile: deliveries,
       invocationsPerDay: invocations,
-      lambdaDurationS: cost.lambdaS,
+      lambdaDurationS: lambdaS,
+      longestInvocationS: longest,
       lambdaConcurrencyNeeded: needed,
       lambdaMaxConcurrency: maxConcurrency,
+      rampMinutes: Number.isFinite(needed) ? rampMinutes(needed) : Infinity,
       copyStatementsPerMinute: (invocations * cost.copies) / 1_440,
       statementsPerMinute: (invocations * cost.statements) / 1_440,
-      worstLagS: window + cost.lambdaS,
+      worstLagS,
       warehouse: {
         size,
         busyPerBatchS: cost.warehouseS,
         utilisation,
+        slotUtilisation,
+        smallStatementSlots: C.smallStatementsPerCluster(size),
         billedHoursPerDay: billedS / 3_600,
         credits: warehouseCredits,
       },
+      serialisation: {
+        holdS: cost.lockHoldS,
+        utilisation: lockUtil,
+        meanWaitS: meanWait,
+        waiters,
+        why:
+          design === 'lock'
+            ? 'every write transaction first updates its dataset row in raw.ingest_lock and holds it until COMMIT; UPDATE on a standard table locks the table, so all batches queue on it'
+            : 'none: the hot path runs INSERT and COPY only, which write new partitions and which Snowflake documents as able to run in parallel; "newest version wins" is resolved at read time and the DELETE of replaced rows runs weekly',
+      },
+      cloudServices: {
+        credits: csCredits,
+        allowance: C.CLOUD_SERVICES_FREE_FRACTION * warehouseCredits,
+        billed: csBilled,
+      },
       snowpipeCredits,
       snowflakeCredits,
+      sqsRequestsPerDay: sqs,
+      s3,
       usd: {
         lambda: lambdaUsd,
         sqs: sqsUsd,
         s3: s3Usd,
         snowflake: snowflakeUsd,
-        total: lambdaUsd + sqsUsd + s3Usd + snowflakeUsd,
+        ingest: ingestUsd,
+        rebuild: rebuildUsd,
+        total: ingestUsd + rebuildUsd,
       },
       notes,
-    };
-    last = plan;
-    if (feasible && (!best || plan.snowflakeCredits < best.snowflakeCredits - 1e-9)) best = plan;
+    });
   }
-  // nothing fits one cluster: report the largest size, marked infeasible
-  return (
-    best ?? {
-      ...last!,
-      feasible: false,
-      notes: [
-        ...last!.notes,
-        'no single warehouse cluster keeps up: split the load (datasets, multi-cluster warehouse) or grow the files',
-      ],
-    }
-  );
+  const fitting = plans.filter((p) => p.feasible);
+  if (fitting.length > 0) {
+    // the cheapest size that fits (the smaller on a tie)
+    return fitting.reduce((a, b) => (b.snowflakeCredits < a.snowflakeCredits - 1e-9 ? b : a));
+  }
+  // nothing fits: the size that comes closest, marked infeasible (the smallest within 1% of the closest,
+  // so a bigger warehouse is not chosen for a rounding's worth of parse time)
+  const best = Math.min(...plans.map((p) => p.binding.ratio));
+  const closest = plans.find((p) => p.binding.ratio <= best * 1.01)!;
+  return {
+    ...closest,
+    notes: [
+      ...closest.notes,
+      `no warehouse size fits every limit: shown, the size that comes closest (${closest.binding.name})`,
+    ],
+  };
 }
 
-/** SQS requests a day: S3's SendMessage per file, receives and batch deletes of 10, idle long polls. */
-export function sqsRequestsPerDay(filesPerDay: number): number {
-  const sends = filesPerDay * Math.ceil(C.SQS_RECORD_BYTES / C.SQS_BILLING_CHUNK_BYTES);
-  const receives = Math.max(
-    filesPerDay / C.SQS_MESSAGES_PER_CALL,
-    C.ESM_INITIAL_POLLERS * (DAY_S / C.SQS_LONG_POLL_S),
-  );
-  const deletes = filesPerDay / C.SQS_MESSAGES_PER_CALL;
-  return sends + receives + deletes;
+/** The plan with the rebuild's term added: a row fits only if ingest and the rebuild both fit. */
+function withRebuild(p: ModePlan, rebuild: RebuildPlan): ModePlan {
+  const term: LimitTerm = {
+    name: 'rebuild',
+    ratio: rebuild.wallS / rebuild.budgetS,
+    fits: rebuild.fits,
+    detail: `${rebuild.passes} reads of ${Math.round(rebuild.historyGbUncompressed).toLocaleString('en-US')} GB (${rebuild.historyDays} days) take ${secs(rebuild.wallS)} on ${rebuild.size} of the ${rebuild.budgetS} s budget`,
+  };
+  const terms = [...p.terms, term];
+  return { ...p, terms, feasible: p.ingestFeasible && term.fits, binding: bindingTerm(terms) };
 }
 
 export function planIngest(raw: IngestInput): IngestPlan {
@@ -336,18 +706,9 @@ export function planIngest(raw: IngestInput): IngestPlan {
   const fps = input.filesPerDay / DAY_S;
   const gbPerDay = (input.filesPerDay * input.mbPerFile) / 1_000;
   const gbU = gbPerDay * input.compressionRatio;
-  const sqs = sqsRequestsPerDay(input.filesPerDay);
-  // the producer's PUT (multipart above 5 GB: roughly one PUT per 100 MB part), Snowflake's GET and the loader's HEAD
-  const putsPerFile =
-    input.mbPerFile * 1e6 > C.S3_MAX_SINGLE_PUT_BYTES ? Math.ceil(input.mbPerFile / 100) + 2 : 1;
-  const s3 = { putRequests: input.filesPerDay * putsPerFile, getRequests: input.filesPerDay * 2 };
-  const sqsUsd = sqs * C.SQS_USD_PER_REQUEST;
-  const s3Usd = s3.putRequests * C.S3_USD_PER_PUT + s3.getRequests * C.S3_USD_PER_GET;
-  const modes = {
-    copy: planMode('copy', input, fps, gbU, sqsUsd, s3Usd),
-    pipe: planMode('pipe', input, fps, gbU, sqsUsd, s3Usd),
-    'pipe-legacy': planMode('pipe-legacy', input, fps, gbU, sqsUsd, s3Usd),
-  };
+  const rebuild = planRebuild(gbU, input.historyDays, input.design);
+  const mode = (m: IngestMode) => withRebuild(planMode(m, input, fps, gbU, rebuild), rebuild);
+  const modes = { copy: mode('copy'), pipe: mode('pipe'), 'pipe-legacy': mode('pipe-legacy') };
   const current: IngestMode[] = ['copy', 'pipe'];
   const cheapest = current.reduce((a, b) => (rank(modes[b]) < rank(modes[a]) ? b : a));
   return {
@@ -355,17 +716,26 @@ export function planIngest(raw: IngestInput): IngestPlan {
     filesPerSecond: fps,
     gbPerDay,
     gbUncompressedPerDay: gbU,
-    sqsRequestsPerDay: sqs,
-    s3,
     modes,
+    rebuild,
     cheapest,
     warnings: warnings(input, fps, modes),
   };
 }
 
-/** Feasible plans first, then by dollars a day. */
+/** The deployed settings of serverless.yml (batch 10, window 5 s, MaximumConcurrency 5) for a workload. */
+export function deployedInput(workload: IngestInput): IngestInput {
+  return {
+    ...workload,
+    batchSize: C.DEPLOYED.batchSize,
+    maxWindowS: C.DEPLOYED.batchingWindowS,
+    maxConcurrency: C.DEPLOYED.maximumConcurrency,
+  };
+}
+
+/** Plans whose ingest fits first, then by ingest dollars a day (the rebuild is the same for both modes). */
 function rank(p: ModePlan): number {
-  return (p.feasible ? 0 : 1e15) + p.usd.total;
+  return (p.ingestFeasible ? 0 : 1e15) + p.usd.ingest;
 }
 
 function warnings(input: Required<IngestInput>, fps: number, modes: Record<IngestMode, ModePlan>): string[] {
@@ -388,17 +758,32 @@ function warnings(input: Required<IngestInput>, fps: number, modes: Record<Inges
     );
   }
   const copy = modes.copy;
-  if (copy.lambdaMaxConcurrency > C.WAREHOUSE_MAX_CONCURRENCY_LEVEL) {
+  if (copy.lambdaMaxConcurrency > copy.warehouse.smallStatementSlots) {
     w.push(
-      `${copy.lambdaMaxConcurrency} concurrent invocations exceed the warehouse's MAX_CONCURRENCY_LEVEL (${C.WAREHOUSE_MAX_CONCURRENCY_LEVEL}): statements queue; use a multi-cluster warehouse or larger batches`,
+      `MaximumConcurrency ${copy.lambdaMaxConcurrency} is above the ${copy.warehouse.smallStatementSlots} small statements a ${copy.warehouse.size} cluster runs at once: at a backlog statements queue (a multi-cluster warehouse in Auto-scale mode starts clusters instead)`,
+    );
+  }
+  if (
+    copy.lambdaMaxConcurrency > C.LAMBDA_NEW_ACCOUNT_CONCURRENCY &&
+    input.accountConcurrency >= C.LAMBDA_DEFAULT_ACCOUNT_CONCURRENCY
+  ) {
+    w.push(
+      `MaximumConcurrency ${copy.lambdaMaxConcurrency} needs the default account quota: a new account's reduced quota (${C.LAMBDA_NEW_ACCOUNT_CONCURRENCY} observed) throttles it; check aws lambda get-account-settings`,
     );
   }
   if (!copy.feasible) w.push(...copy.notes.map((n) => `copy mode: ${n}`));
-  const pipe = modes.pipe;
-  if (pipe.statementsPerMinute > 600) {
+  if (copy.serialisation.waiters > C.LOCK_WAITER_LIMIT && input.design === 'lock') {
     w.push(
-      `pipe mode issues one ALTER PIPE ... REFRESH per file: ${fmt(pipe.statementsPerMinute)} statements a minute`,
+      `copy mode: at a backlog ${copy.serialisation.waiters} statements wait on the dataset lock; Snowflake aborts those beyond ${C.LOCK_WAITER_LIMIT} (000625), and after ${C.DEPLOYED.maxReceiveCount} receives a record goes to the DLQ`,
     );
+  }
+  const pipe = modes.pipe;
+  for (const m of [copy, pipe]) {
+    if (m.cloudServices.billed > 0) {
+      w.push(
+        `${m.mode} mode: cloud services ${fmt(m.cloudServices.credits)} credits a day exceed the 10% allowance (${fmt(m.cloudServices.allowance)}): ${fmt(m.cloudServices.billed)} billed`,
+      );
+    }
   }
   return w;
 }
@@ -406,150 +791,4 @@ function warnings(input: Required<IngestInput>, fps: number, modes: Record<Inges
 function fmt(n: number): string {
   if (n >= 100) return Math.round(n).toLocaleString('en-US');
   return String(Math.round(n * 100) / 100);
-}
-
-// ------------------------------------------------------------------------------------------------
-// Transfer
-// ------------------------------------------------------------------------------------------------
-
-export type TransferStrategy = 'stream' | 'stream-per-month' | 'unload';
-
-export interface TransferInput {
-  /** Uncompressed size of the source table, GB. */
-  tableGb: number;
-  /** Average uncompressed bytes per source row. Default 50. */
-  rowBytes?: number;
-  /** Aggregated rows / source rows (1 = no reduction, the worst case). Default 1. */
-  reduction?: number;
-  /** Months the table spans (the fan-out width). Default 24. */
-  months?: number;
-  memoryMb?: number;
-  creditUsd?: number;
-}
-
-export interface TransferOption {
-  strategy: TransferStrategy;
-  fits: boolean;
-  invocations: number;
-  /** Wall time of the longest invocation, s. */
-  longestInvocationS: number;
-  lambdaGbSeconds: number;
-  warehouseCredits: number;
-  usd: number;
-}
-
-export interface TransferPlan {
-  input: Required<TransferInput>;
-  sourceRows: number;
-  outputRows: number;
-  outputGbGz: number;
-  warehouseSize: WarehouseSize;
-  aggregateS: number;
-  streamRowsPerS: number;
-  /** Memory the streaming path needs: parts in flight + a result chunk; independent of table size. */
-  streamingMemoryMb: number;
-  /** What buffering the whole aggregated result would need (why it must stream). */
-  bufferedResultMb: number;
-  options: Record<TransferStrategy, TransferOption>;
-  recommended: TransferStrategy;
-}
-
-/** Smallest size whose aggregation of `gb` finishes within `targetS` (the largest if none). */
-export function transferWarehouseSize(gb: number, targetS = 120): WarehouseSize {
-  return C.WAREHOUSE_SIZES.find((s) => aggregateS(gb, s) <= targetS) ?? '4X-Large';
-}
-
-export function aggregateS(gb: number, size: WarehouseSize): number {
-  return (gb * C.AGGREGATE_CREDITS_PER_GB * 3_600) / C.WAREHOUSE_CREDITS_PER_HOUR[size];
-}
-
-function billedCredits(seconds: number, size: WarehouseSize): number {
-  return (Math.max(C.WAREHOUSE_MIN_BILLED_S, seconds) / 3_600) * C.WAREHOUSE_CREDITS_PER_HOUR[size];
-}
-
-export function planTransfer(raw: TransferInput): TransferPlan {
-  const input: Required<TransferInput> = {
-    rowBytes: 50,
-    reduction: 1,
-    months: 24,
-    memoryMb: C.TRANSFER_MEMORY_MB,
-    creditUsd: C.CREDIT_USD_DEFAULT,
-    ...raw,
-  };
-  for (const [k, v] of Object.entries(input)) {
-    if (!Number.isFinite(v) || v <= 0) throw new RangeError(`${k} must be a positive number, got ${v}`);
-  }
-  if (input.reduction > 1)
-    throw new RangeError(`reduction is aggregated rows / source rows, at most 1, got ${input.reduction}`);
-  if (input.memoryMb > C.LAMBDA_MAX_MEMORY_MB)
-    throw new RangeError(`a Lambda has at most ${C.LAMBDA_MAX_MEMORY_MB} MB`);
-  const budget = C.LAMBDA_MAX_TIMEOUT_S * C.TRANSFER_DURATION_BUDGET_FRACTION;
-  const sourceRows = (input.tableGb * 1e9) / input.rowBytes;
-  const outputRows = sourceRows * input.reduction;
-  const outputGbGz = (outputRows * C.OUTPUT_BYTES_PER_ROW_GZ) / 1e9;
-  const size = transferWarehouseSize(input.tableGb);
-  const agg = aggregateS(input.tableGb, size);
-  const rate = C.STREAM_ROWS_PER_S_PER_VCPU * Math.min(1, vcpus(input.memoryMb));
-  const streamS = outputRows / rate;
-  const gbs = (s: number) => lambdaGbSeconds(input.memoryMb, s);
-  const usd = (lambdaS: number, invocations: number, credits: number) =>
-    gbs(lambdaS) * C.LAMBDA_USD_PER_GB_SECOND +
-    invocations * C.LAMBDA_USD_PER_REQUEST +
-    credits * input.creditUsd;
-
-  const single = agg + streamS;
-  // per month: each invocation aggregates its month (partition pruning on a date-ordered table
-  // makes that 1/months of the scan; without it every month scans the whole table)
-  const perMonthAgg = aggregateS(input.tableGb / input.months, size);
-  const perMonth = perMonthAgg + streamS / input.months;
-  const unloadS = agg + aggregateS(outputGbGz * 4, size); // writing: the output's uncompressed bytes again
-  const options: Record<TransferStrategy, TransferOption> = {
-    stream: {
-      strategy: 'stream',
-      fits: single <= budget,
-      invocations: 1,
-      longestInvocationS: single,
-      lambdaGbSeconds: gbs(single),
-      warehouseCredits: billedCredits(agg, size),
-      usd: usd(single, 1, billedCredits(agg, size)),
-    },
-    'stream-per-month': {
-      strategy: 'stream-per-month',
-      fits: perMonth <= budget,
-      invocations: input.months,
-      longestInvocationS: perMonth,
-      lambdaGbSeconds: gbs(perMonth * input.months),
-      // the months run back to back on one resumed warehouse: one 60 s minimum, not one per month
-      warehouseCredits: billedCredits(input.months * perMonthAgg, size),
-      usd: usd(perMonth * input.months, input.months, billedCredits(input.months * perMonthAgg, size)),
-    },
-    unload: {
-      strategy: 'unload',
-      // the function waits for the COPY INTO @stage statement: within its 15 minutes, or submitted asynchronously
-      fits: unloadS <= budget,
-      invocations: 1,
-      longestInvocationS: unloadS,
-      lambdaGbSeconds: gbs(unloadS),
-      warehouseCredits: billedCredits(unloadS, size),
-      usd: usd(unloadS, 1, billedCredits(unloadS, size)),
-    },
-  };
-  const recommended: TransferStrategy = options.stream.fits
-    ? 'stream'
-    : options['stream-per-month'].fits
-      ? 'stream-per-month'
-      : 'unload';
-  return {
-    input,
-    sourceRows,
-    outputRows,
-    outputGbGz,
-    warehouseSize: size,
-    aggregateS: agg,
-    streamRowsPerS: rate,
-    streamingMemoryMb: (C.PART_BYTES * 3) / 2 ** 20 + 64,
-    bufferedResultMb: (outputRows * 100) / 2 ** 20,
-    options,
-    recommended,
-  };
 }

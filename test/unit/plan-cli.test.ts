@@ -2,8 +2,10 @@
  * `npm run plan` (local/cli/plan.ts): arguments, formats and clear errors. The arithmetic itself is
  * tested in capacity-model.test.ts.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { runPlan } from '../../local/cli/plan';
-import { num, renderTable } from '../../local/plan/render';
+import { num, renderAllGrids, renderTable } from '../../local/plan/render';
 
 describe('npm run plan', () => {
   it('prints the ingest table for the given workload', () => {
@@ -38,21 +40,112 @@ describe('npm run plan', () => {
       compressionRatio: 1,
       maxWindowS: 300,
       batchSize: 0,
+      design: 'append',
+      maxConcurrency: 0,
+      accountConcurrency: 1000,
+      historyDays: 365,
     });
-    // 4.923743 credits at $2
-    expect(plan.modes.copy.usd.snowflake).toBeCloseTo(9.847486, 4);
+    // 4.86774315 credits at $2 (capacity-model.test.ts works them out)
+    expect(plan.modes.copy.usd.snowflake).toBeCloseTo(9.7354863, 4);
   });
 
-  it('markdown tables for the document', () => {
+  it("--deployed evaluates serverless.yml's batching and concurrency; --design lock the old hot path", () => {
+    const r = runPlan([
+      '--files-per-day',
+      '100000',
+      '--mb-per-file',
+      '0.01',
+      '--deployed',
+      '--design',
+      'lock',
+      '--format',
+      'json',
+    ]);
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout);
+    expect(plan.input).toMatchObject({ batchSize: 10, maxWindowS: 5, maxConcurrency: 5, design: 'lock' });
+    expect(plan.modes.copy.lambdaMaxConcurrency).toBe(5);
+    // 17,280 invocations holding the lock 3.0008 s each (capacity-model.test.ts): 60% of the day
+    expect(plan.modes.copy.serialisation.utilisation).toBeCloseTo(0.6, 2);
+  });
+
+  it('the table names the binding limit and every term', () => {
+    const r = runPlan(['--files-per-day', '10000000', '--mb-per-file', '0.0001', '--deployed']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/binding limit\s+mapping concurrency \d/);
+    for (const name of [
+      'Lambda budget',
+      'warehouse compute',
+      'statement slots',
+      'lock held',
+      'lock waiters',
+      'mapping concurrency',
+      'account concurrency',
+      'invocation payload',
+      'rebuild',
+    ])
+      expect(r.stdout).toContain(`  ${name} `);
+    expect(r.stdout).toMatch(/fits \(every limit at most 100%\)\s+NO/);
+  });
+
+  it('markdown tables for the document: four sections', () => {
     const r = runPlan(['--grid', '--format', 'md']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('| files/day | GB/day | MB/file | COPY: batch / window s |');
-    // 9 ingest scenarios (3 file counts x 3 volumes), then 6 transfer rows (3 sizes x 2 reductions)
-    const [ingest, transfer] = r.stdout.split('\n\n');
-    expect(
-      ingest!.split('\n').filter((l) => /^\| (1,000|100,000|10,000,000) \| (1|100|10,240) \|/.test(l)),
-    ).toHaveLength(9);
-    expect(transfer!.split('\n').filter((l) => /^\| (1|100|1,000) \| [\d,]+ \|/.test(l))).toHaveLength(6);
+    const sections = r.stdout.split(/^<!-- plan --grid: /m).slice(1);
+    expect(sections.map((s) => s.slice(0, s.indexOf(' -->')))).toEqual([
+      'ingest, append hot path',
+      'ingest, the old dataset lock',
+      'weekly rebuild and compaction',
+      'transfer',
+    ]);
+    const workloads = (s: string) =>
+      s.split('\n').filter((l) => /^\| (1,000|100,000|10,000,000) \| (1|100|10,240) \|/.test(l));
+    // 9 ingest scenarios (3 file counts x 3 volumes) per design, 6 rebuilds (3 volumes x 2 histories),
+    // 6 transfers (3 sizes x 2 reductions)
+    expect(workloads(sections[0]!)).toHaveLength(9);
+    expect(workloads(sections[1]!)).toHaveLength(9);
+    expect(sections[2]!.split('\n').filter((l) => /^\| (1|100|10,240) \| (30|365) \|/.test(l))).toHaveLength(
+      6,
+    );
+    expect(sections[3]!.split('\n').filter((l) => /^\| (1|100|1,000) \| [\d,]+ \|/.test(l))).toHaveLength(6);
+  });
+
+  it('no grid row says "yes" where one of its terms does not fit', () => {
+    // the rendered verdicts against the plans' own terms, row by row (capacity-model.test.ts checks the terms)
+    const r = runPlan(['--grid', '--format', 'json']);
+    const grid = JSON.parse(r.stdout);
+    const md = runPlan(['--grid', '--format', 'md']).stdout;
+    const rows = md
+      .split(/^<!-- plan --grid: /m)[1]!
+      .split('\n')
+      .filter((l) => /^\| [\d,]+ \| [\d,]+ \|/.test(l))
+      .map((l) => l.split(' | ').map((c) => c.replace(/^\| |\s\|$/g, '')));
+    const header = md
+      .split('\n')[1]!
+      .split(' | ')
+      .map((c) => c.replace(/^\| |\s\|$/g, ''));
+    const col = (name: string) => header.findIndex((h) => h === name);
+    expect(rows).toHaveLength(grid.ingest.length);
+    rows.forEach((cells, i) => {
+      const plan = grid.ingest[i];
+      const best = plan.modes[plan.cheapest];
+      const ingestTerms = best.terms.filter((t: { name: string }) => t.name !== 'rebuild');
+      expect(cells[col('ingest fits')]).toBe(
+        ingestTerms.every((t: { fits: boolean }) => t.fits) ? 'yes' : 'NO',
+      );
+      expect(cells[col('rebuild fits')]).toBe(plan.rebuild.fits ? 'yes' : 'NO');
+      const deployed = grid.ingestDeployed[i].modes.copy;
+      const deployedTerms = deployed.terms.filter((t: { name: string }) => t.name !== 'rebuild');
+      expect(cells[col('deployed fits')]).toBe(
+        deployedTerms.every((t: { fits: boolean }) => t.fits) ? 'yes' : 'NO',
+      );
+    });
+  });
+
+  it('docs/SCALE.md carries the grid exactly as `npm run plan -- --grid --format md` prints it', () => {
+    const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'SCALE.md'), 'utf8');
+    for (const section of renderAllGrids(undefined, 'md').split(/\n(?=<!-- plan --grid: )/))
+      expect(doc).toContain(section.trimEnd());
   });
 
   it('plans a transfer', () => {
@@ -73,6 +166,12 @@ describe('npm run plan', () => {
     expect(runPlan(['--files-per-day', '0', '--mb-per-file', '1']).stderr).toContain(
       'files per day must be a positive number',
     );
+    expect(runPlan(['--files-per-day', '1', '--mb-per-file', '1', '--design', 'mutex']).stderr).toContain(
+      '--design must be append or lock',
+    );
+    expect(
+      runPlan(['--files-per-day', '1', '--mb-per-file', '1', '--max-concurrency', '1']).stderr,
+    ).toContain('max concurrency must be an integer 2..1000');
     expect(runPlan(['--help']).code).toBe(0);
   });
 });
@@ -99,5 +198,6 @@ describe('table rendering', () => {
     expect(num(1.234)).toBe('1.23');
     expect(num(0.01234)).toBe('0.0123');
     expect(num(0)).toBe('0');
+    expect(num(Infinity)).toBe('∞');
   });
 });
