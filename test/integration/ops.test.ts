@@ -209,7 +209,7 @@ describe('reconcile', () => {
     const clean = await reconcile({ s3, wh: warehouse(), bucket: 'landing', routes: stack.config.routes });
     expect(clean.problems).toBe(0);
     expect(clean.counts.loaded + clean.counts.quarantined).toBe(keys.length);
-    await warehouse().execute(`delete from raw.file_ledger where key = ?`, [victim]);
+    await warehouse().execute(`delete from raw.file_events where key = ?`, [victim]); // the version's load is forgotten: its rows are no longer live
 
     // Act + Assess: the library
     const found = await reconcile({ s3, wh: warehouse(), bucket: 'landing', routes: stack.config.routes });
@@ -296,7 +296,7 @@ describe('redrive', () => {
       (n) =>
         `{"customer_id": "C${n}", "basket": [{"product_id": "P0${n}", "price": ${n}}], "date_of_purchase": "2018-10-12 0${n}:00:00"}`,
     );
-    await warehouse().execute('alter table raw.transaction_items rename to transaction_items_offline');
+    await warehouse().execute('alter table raw.transaction_items_appended rename to transaction_items_offline');
     try {
       await s3.send(new PutObjectCommand({ Bucket: 'landing', Key: key, Body: lines.join('\n') + '\n' }));
       await waitFor(
@@ -305,7 +305,7 @@ describe('redrive', () => {
       );
     } finally {
       // the fix
-      await warehouse().execute('alter table raw.transaction_items_offline rename to transaction_items');
+      await warehouse().execute('alter table raw.transaction_items_offline rename to transaction_items_appended');
     }
 
     // Act

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { encodeS3Key } from '../../shared/events/s3-key';
 
 export function listFiles(root: string): string[] {
@@ -85,15 +85,19 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
 
 /**
  * The bodies of `n` messages waiting in the queue (the stack's own notifications, with their genuine
- * sequencers), left in the queue: received with a visibility timeout of 0.
+ * sequencers), left in the queue: each is received once (hidden meanwhile, so none is received twice
+ * and pushed towards the DLQ), then made visible again.
  */
 export async function queuedBodies(client: SQSClient, queueUrl: string, n: number, timeoutMs = 20_000): Promise<string[]> {
-  const seen = new Map<string, string>();
+  const seen = new Map<string, { body: string; receipt: string }>();
   const deadline = Date.now() + timeoutMs;
   while (seen.size < n && Date.now() < deadline) {
-    const res = await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0 }));
-    for (const m of res.Messages ?? []) if (m.MessageId && m.Body) seen.set(m.MessageId, m.Body);
+    const res = await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: 1 }));
+    for (const m of res.Messages ?? []) if (m.MessageId && m.Body && m.ReceiptHandle) seen.set(m.MessageId, { body: m.Body, receipt: m.ReceiptHandle });
+  }
+  for (const { receipt } of seen.values()) {
+    await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receipt, VisibilityTimeout: 0 }));
   }
   if (seen.size < n) throw new Error(`expected ${n} queued messages, saw ${seen.size}`);
-  return [...seen.values()];
+  return [...seen.values()].map((m) => m.body);
 }
