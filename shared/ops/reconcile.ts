@@ -160,8 +160,9 @@ export function classify(
     }
     let finding: Finding = live ? 'changed' : 'missing';
     let note: string | undefined;
-    if (row) {
-      // the ledger has seen this very version, and a replay of it would be settled as a duplicate
+    if (row && o.versionId) {
+      // the ledger has seen this very version id, and a replay of it would be settled as a duplicate
+      // (on an unversioned bucket a replay is a new unit of the same ETag, which does load)
       note = `ledger holds this version as ${row.status}: a replay will not reload it`;
     }
     if (o.lastModified.getTime() > graceCutoff && !row) finding = 'in_flight';

@@ -155,6 +155,10 @@ export async function explainMessages(
           return clip(`failed: ${(hit.first_error ?? 'no error recorded').replace(`${u.key}: `, '')}`);
         case 'loaded':
           return 'already loaded (redrive is a no-op)';
+        case 'held':
+          return clip(`held for an operator: ${hit.first_error ?? 'a snapshot the guard holds'}`);
+        case 'pending':
+          return 'pending: handed to Snowpipe (a redrive looks at it again)';
         default:
           return `${hit.status} by a newer version (redrive is a no-op)`;
       }

@@ -27,6 +27,8 @@ function row(key: string, version: string, status: string, extra: Partial<Ledger
   return {
     key,
     version,
+    // unversioned objects are matched by ETag; these rows' versions stand for both
+    etag: version,
     dataset,
     status,
     rows_loaded: 5,
@@ -103,15 +105,27 @@ describe('classify', () => {
     expect(findingOf([unseenOlder, live], [ledger[0]!], 'old/customers.csv')).toBe('older_snapshot');
   });
 
-  it('a version the ledger holds as replaced cannot be fixed by a replay, and says so', () => {
-    // the same content uploaded again after another version (unversioned bucket: same ETag)
+  it('content uploaded again after another version is changed and replayable (unversioned: a new unit)', () => {
+    // a, then b, then a again: the second upload of a never reached the ledger
+    const report = classify([object(T1, 'a', 'transactions')], [row(T1, 'a', 'replaced'), row(T1, 'b', 'loaded')], { now: NOW });
+    expect(report.entries[0]).toMatchObject({ finding: 'changed', liveVersion: 'b' });
+    expect(report.entries[0]!.note).toBeUndefined();
+  });
+
+  it('a version id the ledger holds as replaced cannot be fixed by a replay, and says so', () => {
     const report = classify(
-      [object(T1, 'a', 'transactions')],
-      [row(T1, 'a', 'replaced'), row(T1, 'b', 'loaded')],
+      [object(T1, 'same', 'transactions', undefined, 'v1')],
+      [row(T1, 'v1', 'replaced'), row(T1, 'v2', 'loaded')],
       { now: NOW },
     );
-    expect(report.entries[0]).toMatchObject({ finding: 'changed', liveVersion: 'b' });
+    expect(report.entries[0]).toMatchObject({ finding: 'changed', liveVersion: 'v2' });
     expect(report.entries[0]!.note).toMatch(/replay will not reload it/);
+  });
+
+  it('held: a snapshot the guard holds is a problem, with its reason', () => {
+    const report = classify([object('customers.csv', 'c', 'customers')], [row('customers.csv', 'c', 'held', { first_error: 'held: 0 rows would replace 5' })], { now: NOW });
+    expect(report.entries[0]).toMatchObject({ finding: 'held', note: 'held: 0 rows would replace 5' });
+    expect(report.problems).toBe(1);
   });
 
   it('counts every finding and the problems that set the exit code', () => {
@@ -130,7 +144,7 @@ describe('classify', () => {
     );
     expect(report.counts).toMatchObject({ loaded: 1, missing: 1, failed: 1, orphaned: 1, changed: 0 });
     expect(report.problems).toBe(2);
-    expect([...PROBLEMS].sort()).toEqual(['changed', 'failed', 'missing']);
+    expect([...PROBLEMS].sort()).toEqual(['changed', 'failed', 'held', 'missing']);
     // problems first, then the rest
     expect(report.entries.map((e) => e.finding)).toEqual(['missing', 'failed', 'orphaned', 'loaded']);
   });

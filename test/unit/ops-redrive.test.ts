@@ -97,7 +97,7 @@ describe('peekDlq', () => {
 describe('explainMessages', () => {
   it('takes each message’s reason from the ledger, or from its shape', async () => {
     // Prepare
-    const body = (key: string, eTag: string) => s3NotificationBody([s3Record({ key, eTag })]);
+    const body = (key: string, eTag: string) => s3NotificationBody([s3Record({ key, eTag, sequencer: 'A1' })]);
     const messages = [
       message('a', body('transactions/d=2024-01-01/x.json.gz', 'e1')),
       message('b', body('transactions/d=2024-01-02/y.json.gz', 'e2')),
@@ -110,21 +110,21 @@ describe('explainMessages', () => {
       {
         bucket: 'landing',
         key: 'transactions/d=2024-01-01/x.json.gz',
-        version: 'e1',
+        version: 'e1@A1',
         status: 'failed',
         first_error: 'unreadable: incorrect header check',
       },
       {
         bucket: 'landing',
         key: 'transactions/d=2024-01-02/y.json.gz',
-        version: 'e2',
+        version: 'e2@A1',
         status: 'failed',
         first_error: 'unreadable: incorrect header check',
       },
       {
         bucket: 'landing',
         key: 'transactions/d=2024-01-03/z.json',
-        version: 'e3',
+        version: 'e3@A1',
         status: 'loaded',
         first_error: null,
       },
@@ -143,7 +143,7 @@ describe('explainMessages', () => {
     expect(explained[0]).toMatchObject({
       receiveCount: 5,
       sentAt: '2024-01-02T03:04:05.000Z',
-      objects: ['transactions/d=2024-01-01/x.json.gz@e1'],
+      objects: ['transactions/d=2024-01-01/x.json.gz@e1@A1'],
     });
     expect(summariseReasons(explained)[0]).toEqual({
       reason: 'failed: unreadable: incorrect header check',

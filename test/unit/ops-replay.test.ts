@@ -83,13 +83,16 @@ describe('replayNotification', () => {
         {
           bucket: 'landing',
           key: object.key,
-          version: object.etag,
+          // an unversioned bucket: the ETag at the replay's sequencer (derived from LastModified, so a
+          // second replay of the same object is the same unit)
+          version: `${object.etag}@${replaySequencer(object.lastModified, 'local')}`,
           versionId: undefined,
           etag: object.etag,
           sequencer: replaySequencer(object.lastModified, 'local'),
           eventTime: '2018-09-03T10:11:12.000Z',
           size: 123,
           dataset: 'transactions',
+          receiveCount: 1,
         },
       ],
     });
