@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { resetConfig, config, type Config } from '../../shared/config';
+import type { DatasetRegistry } from '../../shared/datasets';
 import { createLogger, type Logger } from '../../shared/logger';
 import { reconcile } from '../../shared/ops/reconcile';
 import { s3 as s3Client, setS3Client } from '../../shared/storage/object-store';
@@ -39,6 +40,8 @@ export interface StackOptions {
   schedules?: boolean;
   /** Replace the ingest handler (tests of queue semantics). Default: functions/ingest.handler. */
   handler?: SqsHandler;
+  /** The datasets to ingest (a test or an extension declaring more). Default: the three retail ones. */
+  datasets?: DatasetRegistry;
   /** Start the queue consumer (tests may poll by hand). Default true. */
   consume?: boolean;
   /** Concurrent ingest invocations (the event source mapping's maximum concurrency). Default 1. */
@@ -122,7 +125,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   });
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const handler = opts.handler ?? (require('../../functions/ingest') as { handler: SqsHandler }).handler;
+  const ingest = require('../../functions/ingest') as typeof import('../../functions/ingest');
+  const handler = opts.handler ?? (opts.datasets ? (ingest.createIngest(opts.datasets) as SqsHandler) : (ingest.handler as SqsHandler));
   const consumer = new QueueConsumer({
     client: queues.client,
     queueUrl: queues.queueUrl,
@@ -182,7 +186,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         s3: s3Client(),
         wh,
         bucket: cfg.buckets.landing,
-        routes: cfg.routes,
+        routes: opts.datasets ? opts.datasets.routes() : cfg.routes,
         graceSeconds: 0,
         fix: { sqs: queues.client, queueUrl: queues.queueUrl, region: cfg.region, style: 'local' },
       });

@@ -25,6 +25,7 @@ import {
   sortRows,
   type OracleOptions,
 } from '../support/transfer-oracle';
+import { duckdbDialect } from '../../shared/warehouse/dialect';
 
 const BUCKET = 'exports';
 let dir: string;
@@ -309,6 +310,7 @@ describe('transfer edge cases', () => {
     const calls: string[] = [];
     const spy: Warehouse = {
       engine: 'duckdb',
+      dialect: duckdbDialect,
       query: async (sql) => (calls.push(sql), []),
       execute: async (sql) => (calls.push(sql), 0),
       executeScript: async (sql) => void calls.push(sql),

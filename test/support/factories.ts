@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { resetConfig, type Dataset } from '../../shared/config';
+import { resetConfig } from '../../shared/config';
 import { createWarehouse, setWarehouse } from '../../shared/warehouse';
 import type { Warehouse } from '../../shared/warehouse/port';
 import type { FileUnit } from '../../shared/ingest/types';
@@ -21,7 +21,8 @@ export function fileUnit(overrides: Partial<FileUnit> = {}): FileUnit {
     sequencer: (1000 + seq).toString(16).toUpperCase().padStart(18, '0'),
     eventTime: new Date(Date.UTC(2019, 9, 1) + seq * 1000).toISOString(),
     size: 100,
-    dataset: 'transactions' as Dataset,
+    dataset: 'transactions',
+    receiveCount: 1,
     ...overrides,
   };
 }

@@ -162,7 +162,7 @@ describe('CSV snapshots', () => {
       }
       const text = ['product_id,product_description,product_category', ...records].join(next(2) ? '\n' : '\r\n') + '\n';
       const expected = (
-        parseCsv(text.replace(/\r\n/g, '\n'), { info: true, raw: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true }) as {
+        parseCsv(text.replace(/\r\n/g, '\n'), { info: true, raw: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true }) as unknown as {
           record: string[];
           raw: string;
           info: { lines: number };

@@ -2,7 +2,6 @@
  * reconcile's classification without services: each scenario states the landing objects and the
  * ledger rows an on-call engineer would find, and the finding they should get.
  */
-import type { Dataset } from '../../shared/config';
 import type { RoutedObject } from '../../shared/ops/landing';
 import { classify, PROBLEMS, type LedgerEntry } from '../../shared/ops/reconcile';
 
@@ -11,7 +10,7 @@ const NOW = new Date('2024-03-01T12:00:00Z');
 function object(
   key: string,
   etag: string,
-  dataset: Dataset,
+  dataset: string,
   lastModified = '2024-02-01T00:00:00Z',
   versionId?: string,
 ): RoutedObject {

@@ -18,6 +18,7 @@ import { loadConfig } from '../../shared/config';
 import { explainMessages, peekDlq, redrive, summariseReasons } from '../../shared/ops/redrive';
 import type { Param, Row, Warehouse } from '../../shared/warehouse/port';
 import { s3NotificationBody, s3Record, s3TestEventBody } from '../support/events';
+import { duckdbDialect } from '../../shared/warehouse/dialect';
 
 const routes = loadConfig({ STAGE: 'local' }).routes;
 const sqsMock = mockClient(SQSClient);
@@ -48,6 +49,7 @@ function ledgerStub(
 ): Warehouse {
   return {
     engine: 'duckdb',
+    dialect: duckdbDialect,
     query: async <T extends Row = Row>(_sql: string, params: readonly Param[] = []) => {
       const hits: Row[] = [];
       for (let i = 0; i < params.length; i += 3) {
