@@ -10,7 +10,7 @@
  * A failure is an UnreadableFileError naming the file and the reason; the ledger records it.
  */
 import { isUtf8 } from 'node:buffer';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { UnreadableFileError } from '../../errors';
 
@@ -44,26 +44,21 @@ async function* inflated(body: Readable, key: string): AsyncGenerator<Buffer> {
     return;
   }
   const gunzip = createGunzip();
-  const source = rest();
-  // feed the inflater from the body with back-pressure; its errors surface in the loop below
-  const feed = (async () => {
-    try {
-      for await (const chunk of source) {
-        if (!gunzip.write(chunk)) await new Promise<void>((resolve) => gunzip.once('drain', resolve));
-        if (gunzip.destroyed) return;
-      }
-      gunzip.end();
-    } catch (err) {
-      gunzip.destroy(err as Error);
-    }
-  })();
+  const source = Readable.from(rest());
+  let sourceError: unknown;
+  source.on('error', (err) => {
+    sourceError = err;
+    gunzip.destroy(err);
+  });
+  source.pipe(gunzip); // back-pressure both ways; a consumer that stops early destroys both below
   try {
     for await (const chunk of gunzip) yield chunk as Buffer;
   } catch (err) {
+    if (sourceError) throw sourceError;
     throw new UnreadableFileError(`${key}: corrupt gzip (${(err as Error).message})`);
   } finally {
+    source.destroy();
     gunzip.destroy();
-    await feed;
   }
 }
 
