@@ -18,7 +18,7 @@ import { createPartWriter, pseudonymisationKey, type PublishProgress } from '../
 import { s3 } from '../storage/object-store';
 import { warehouse as defaultWarehouse } from '../warehouse';
 import { parseTableName, tableLabel } from '../warehouse/identifiers';
-import type { Row, Warehouse } from '../warehouse/port';
+import type { Row, TableDescription, Warehouse } from '../warehouse/port';
 import { buildAggregateSql, monthPartition, planTransfer, type TransferPlan } from './plan';
 import {
   newTransferRunId,
@@ -71,17 +71,14 @@ export async function transferData(
       'pseudonymise is done while streaming: use mode "stream" (unload cannot pseudonymise)',
     );
   }
-  const allowed = cfg.transfer.allowedBuckets;
-  if (allowed && !allowed.includes(req.destination_s3_bucket)) {
-    throw new InvalidInputError(
-      `destination bucket ${req.destination_s3_bucket} is not allowed (TRANSFER_ALLOWED_BUCKETS: ${allowed.join(', ')})`,
-    );
-  }
+  checkBucketAllowed(req.destination_s3_bucket, cfg);
   const client = deps.s3 ?? s3();
   await checkDestination(client, req.destination_s3_bucket, cfg);
 
   const wh = deps.warehouse ?? defaultWarehouse();
-  const plan = planTransfer(table, wh.engine, await wh.describeTable(table), {
+  const source = resolveTable(await wh.findTables(table), req.source_table);
+  const plan = planTransfer({ database: source.database, schema: source.schema, table: source.table }, wh.engine, source.columns, {
+    label: tableLabel(table),
     columns: req.columns,
     dateColumn: req.date_column,
     sumColumns: req.sum_columns,
@@ -154,12 +151,13 @@ async function runStream(ctx: {
   });
   try {
     let months = 0;
-    const rows = readAhead(ctx.warehouse.stream(sql));
+    // exact text for decimals and wide integers: sums are written exactly, one type per column
+    const rows = readAhead(ctx.warehouse.stream(sql, undefined, { exactNumbers: true }));
     // rows arrive ordered by month, so the last value's partition is almost always the answer
     let lastValue: unknown = Symbol('none');
     let lastPartition = '';
     const partitionOf = (row: Row): string => {
-      const value = row[plan.monthKey];
+      const value = row[plan.monthKeyOutput];
       if (value !== lastValue) {
         lastValue = value;
         lastPartition = monthPartition(value);
@@ -183,6 +181,42 @@ async function runStream(ctx: {
     await writer.abort(err);
     throw classifyError(err);
   }
+}
+
+/**
+ * Where a transfer may write: never the landing bucket (whatever lands there is ingested, so a
+ * transfer's parts would be loaded as data), and only TRANSFER_ALLOWED_BUCKETS when that is set.
+ */
+export function checkBucketAllowed(bucket: string, cfg: Config): void {
+  if (bucket === cfg.buckets.landing) {
+    throw new InvalidInputError(
+      `destination bucket ${bucket} is the landing bucket: every object written there is ingested; choose another bucket`,
+    );
+  }
+  const allowed = cfg.transfer.allowedBuckets;
+  if (allowed && !allowed.includes(bucket)) {
+    throw new InvalidInputError(
+      `destination bucket ${bucket} is not allowed (TRANSFER_ALLOWED_BUCKETS: ${allowed.join(', ')})`,
+    );
+  }
+}
+
+/**
+ * The one table a source name means. An unqualified name is looked up in every schema (the
+ * Snowflake session has no current schema, and guessing one would read another table than the
+ * columns came from), so a name found in several schemas is refused, naming them.
+ */
+export function resolveTable(matches: TableDescription[], name: string): TableDescription {
+  if (matches.length === 0) {
+    throw new InvalidInputError(`table ${name} does not exist or has no columns visible to this role`);
+  }
+  if (matches.length > 1) {
+    throw new InvalidInputError(
+      `table name ${name} is ambiguous: it names ${matches.map((m) => `${m.database}.${m.schema}.${m.table}`).join(', ')}; ` +
+        'give it as schema.table',
+    );
+  }
+  return matches[0]!;
 }
 
 /**

@@ -55,20 +55,31 @@ beforeEach(async () => {
     SNOWFLAKE_USER: 'transfer',
   });
   wh = new SnowflakeWarehouse(cfg.warehouse as SnowflakeConfig, { credentials, statementTimeoutMs: 20_000 });
+  describeTables([['PUBLIC', 'ORDERS']]);
+});
+
+/** What INFORMATION_SCHEMA.COLUMNS says: these tables, each with these columns (catalog spelling). */
+function describeTables(
+  tables: Array<[string, string]>,
+  columns: Array<[string, string, number | null, number | null]> = [
+    ['O_ORDERSTATUS', 'TEXT', null, null],
+    ['O_TOTALPRICE', 'NUMBER', 12, 2],
+    ['O_ORDERDATE', 'DATE', null, null],
+  ],
+): void {
   fake.reply(/information_schema\.columns/i, {
     columns: [
+      col.text('TABLE_CATALOG'),
+      col.text('TABLE_SCHEMA'),
+      col.text('TABLE_NAME'),
       col.text('COLUMN_NAME'),
       col.text('DATA_TYPE'),
       col.int('NUMERIC_PRECISION'),
       col.int('NUMERIC_SCALE'),
     ],
-    rows: [
-      ['O_ORDERSTATUS', 'TEXT', null, null],
-      ['O_TOTALPRICE', 'NUMBER', 12, 2],
-      ['O_ORDERDATE', 'DATE', null, null],
-    ],
+    rows: tables.flatMap(([schema, table]) => columns.map((c) => ['SHOPPING_PATTERNS', schema, table, ...c])),
   });
-});
+}
 
 afterEach(async () => {
   await wh.close();
@@ -98,8 +109,9 @@ describe('transfer through Snowflake (fake REST API)', () => {
   it('stream mode sends the portable aggregation and writes a chunked result month by month', async () => {
     // Prepare
     const rows = aggregatedRows();
+    // the result's columns are named by the aliases, which are quoted lower case
     fake.reply(/^select sum|^select "O_ORDERSTATUS"/i, {
-      columns: [col.text('O_ORDERSTATUS'), col.decimal('O_TOTALPRICE', 2, 38), col.date('O_ORDERDATE')],
+      columns: [col.text('o_orderstatus'), col.decimal('o_totalprice', 2, 38), col.date('o_orderdate')],
       rows,
       chunkRows: 700,
     });
@@ -112,9 +124,9 @@ describe('transfer through Snowflake (fake REST API)', () => {
 
     // Assess: the statement
     const aggregation = fake.sql().find((s) => /group by/i.test(s))!;
-    expect(aggregation).toContain('sum("O_TOTALPRICE") as "O_TOTALPRICE"');
-    expect(aggregation).toContain(`cast(date_trunc('month', "O_ORDERDATE") as date) as "O_ORDERDATE"`);
-    expect(aggregation).toContain('from "PUBLIC"."ORDERS"');
+    expect(aggregation).toContain('sum("O_TOTALPRICE") as "o_totalprice"');
+    expect(aggregation).toContain(`cast(date_trunc('month', "O_ORDERDATE") as date) as "o_orderdate"`);
+    expect(aggregation).toContain('from "SHOPPING_PATTERNS"."PUBLIC"."ORDERS"');
     expect(aggregation).toMatch(/order by 3 nulls last$/);
     expect(fake.chunkRequests).toBeGreaterThan(1);
 
@@ -126,6 +138,7 @@ describe('transfer through Snowflake (fake REST API)', () => {
     });
     const manifest = JSON.parse((await getBytes(result.file_name)).toString('utf8')) as Manifest;
     expect(manifest.engine).toBe('snowflake');
+    expect(manifest.columns.map((c) => c.name)).toEqual(['o_orderstatus', 'o_totalprice', 'o_orderdate']);
     const written: Row[] = [];
     for (const part of manifest.parts) {
       const lines = zlib
@@ -189,8 +202,11 @@ describe('transfer through Snowflake (fake REST API)', () => {
     const copy = fake.sql().find((s) => /^copy into/i.test(s))!;
     expect(copy.split('\n')[0]).toBe('copy into @"RAW"."EXPORT_STAGE"/transfer/ORDERS/sf-u/');
     expect(copy).toContain(
-      `partition by ('month=' || coalesce(to_varchar("O_ORDERDATE", 'YYYY-MM'), '__null__'))`,
+      `partition by ('month=' || coalesce(to_varchar("o_orderdate", 'YYYY-MM'), '__null__'))`,
     );
+    // the files' header names are the aliases: the same names as the stream mode and the manifest
+    expect(copy).toContain('sum("O_TOTALPRICE") as "o_totalprice"');
+    expect(copy).not.toMatch(/ as "O_/);
     expect(copy).toContain('max_file_size = 1000000');
     expect(copy).toContain('header = true');
     expect(copy).toContain('detailed_output = true');
@@ -203,6 +219,7 @@ describe('transfer through Snowflake (fake REST API)', () => {
       mode: 'unload',
     });
     const manifest = JSON.parse((await getBytes(result.file_name)).toString('utf8')) as Manifest;
+    expect(manifest.columns.map((c) => c.name)).toEqual(['o_orderstatus', 'o_totalprice', 'o_orderdate']);
     expect(manifest.parts.map((p) => [p.key, p.rows, p.bytes, p.sha256])).toEqual([
       ['snowflake/transfer/ORDERS/sf-u/month=2022-01/data_0_0_0.csv.gz', 200, 1200, null],
       ['snowflake/transfer/ORDERS/sf-u/month=2022-02/data_0_0_0.csv.gz', 180, 1100, null],
@@ -214,6 +231,73 @@ describe('transfer through Snowflake (fake REST API)', () => {
     expect((listed.Contents ?? []).map((o) => o.Key)).toEqual([
       'snowflake/transfer/ORDERS/sf-u/_manifest.json',
     ]);
+  });
+
+  it('quotes a column created in lower case ("order_date") exactly as the catalog spells it', async () => {
+    // Prepare
+    fake.resetScripts();
+    describeTables([['PUBLIC', 'ORDERS']], [
+      ['order_date', 'DATE', null, null],
+      ['AMOUNT', 'NUMBER', 12, 2],
+    ]);
+    fake.reply(/group by/i, { columns: [col.date('order_date'), col.decimal('amount', 2, 38)], rows: [['2024-01-01', '3.50']] });
+
+    // Act
+    const result = await transferData(
+      { source_table: 'public.orders', destination_s3_bucket: BUCKET, run_id: 'sf-lower' },
+      { warehouse: wh, s3: client, config: cfg },
+    );
+
+    // Assess
+    const aggregation = fake.sql().find((s) => /group by/i.test(s))!;
+    expect(aggregation).toContain(`cast(date_trunc('month', "order_date") as date) as "order_date"`);
+    expect(aggregation).not.toContain('"ORDER_DATE"');
+    expect(result.row_count).toBe(1);
+  });
+
+  it('resolves an unqualified name to its one schema, and refuses a name found in two', async () => {
+    // Prepare: ORDERS in PUBLIC only
+    fake.reply(/group by/i, { columns: [col.text('o_orderstatus'), col.decimal('o_totalprice', 2, 38), col.date('o_orderdate')], rows: [] });
+
+    // Act
+    await transferData({ source_table: 'ORDERS', destination_s3_bucket: BUCKET, run_id: 'sf-one' }, { warehouse: wh, s3: client, config: cfg });
+
+    // Assess: the data is read from the same table the columns came from
+    expect(fake.sql().find((s) => /group by/i.test(s))).toContain('from "SHOPPING_PATTERNS"."PUBLIC"."ORDERS"');
+
+    // and ORDERS in two schemas is refused before any aggregation
+    describeTables([['PUBLIC', 'ORDERS'], ['SALES', 'ORDERS']]);
+    const before = fake.sql().filter((s) => /group by/i.test(s)).length;
+    await expect(
+      transferData({ source_table: 'ORDERS', destination_s3_bucket: BUCKET, run_id: 'sf-two' }, { warehouse: wh, s3: client, config: cfg }),
+    ).rejects.toThrow(/table name ORDERS is ambiguous: it names SHOPPING_PATTERNS\.PUBLIC\.ORDERS, SHOPPING_PATTERNS\.SALES\.ORDERS; give it as schema\.table/);
+    expect(fake.sql().filter((s) => /group by/i.test(s))).toHaveLength(before);
+  });
+
+  it('writes NUMBER sums beyond double precision exactly', async () => {
+    // Prepare: Snowflake sends NUMBER(38,2) and NUMBER(38,0) as text; these do not fit a double
+    fake.reply(/group by/i, {
+      columns: [col.text('o_orderstatus'), col.decimal('o_totalprice', 2, 38), col.date('o_orderdate')],
+      rows: [
+        ['F', '99999999999999999.90', '2024-01-01'],
+        ['O', '0.10', '2024-01-01'],
+      ],
+    });
+
+    // Act
+    const result = await transferData(
+      { source_table: 'public.orders', destination_s3_bucket: BUCKET, run_id: 'sf-exact' },
+      { warehouse: wh, s3: client, config: cfg },
+    );
+
+    // Assess: the digits as Snowflake sent them
+    const manifest = JSON.parse((await getBytes(result.file_name)).toString('utf8')) as Manifest;
+    const text = zlib.gunzipSync(await getBytes(manifest.parts[0]!.key)).toString('utf8');
+    expect(text).toBe(
+      '{"o_orderstatus":"F","o_totalprice":99999999999999999.90,"o_orderdate":"2024-01-01"}\n' +
+        '{"o_orderstatus":"O","o_totalprice":0.10,"o_orderdate":"2024-01-01"}\n',
+    );
+    expect(manifest.columns.find((c) => c.name === 'o_totalprice')?.output_type).toBe('DECIMAL(38,2)');
   });
 
   it('unload mode refuses a destination that is not the export stage bucket, before COPY', async () => {

@@ -20,6 +20,7 @@ import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
 import type { Row, Warehouse } from '../../shared/warehouse/port';
 import { startLocalS3, type LocalS3Server } from '../support/local-s3';
 import {
+  exactDecimalSum,
   expectedPartition,
   expectedTransfer,
   sortRows,
@@ -34,7 +35,7 @@ let wh: DuckDbWarehouse;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'transfer-it-'));
-  server = await startLocalS3({ buckets: [BUCKET, 'other'] });
+  server = await startLocalS3({ buckets: [BUCKET, 'other', 'landing'] });
   client = server.client();
   process.env.S3_ENDPOINT = server.endpoint;
   process.env.DUCKDB_PATH = path.join(dir, 'w.duckdb');
@@ -318,6 +319,7 @@ describe('transfer edge cases', () => {
         throw new Error('not expected');
       },
       describeTable: async (t) => (calls.push(`describe ${JSON.stringify(t)}`), []),
+      findTables: async (t) => (calls.push(`find ${JSON.stringify(t)}`), []),
       close: async () => undefined,
     };
 
@@ -384,7 +386,11 @@ describe('transfer edge cases', () => {
         ]),
       );
     if (format === 'csv.gz') {
-      expect(sortRows(written)).toEqual(sortRows(expected.map(asText)));
+      // numbers are compared as numbers: CSV writes decimals with their scale ('12.50')
+      const numeric = new Set(manifest.columns.filter((c) => c.kind === 'number').map((c) => c.name));
+      const numbersAsNumbers = (r: Row) =>
+        Object.fromEntries(Object.entries(r).map(([k, v]) => [k, numeric.has(k) && v !== '' ? Number(v) : v]));
+      expect(sortRows(written.map(numbersAsNumbers))).toEqual(sortRows(expected.map(asText).map(numbersAsNumbers)));
     } else {
       expect(sortRows(written)).toEqual(sortRows(expected));
     }
@@ -410,6 +416,7 @@ describe('transfer edge cases', () => {
     const failing: Warehouse = Object.assign(Object.create(wh) as Warehouse, {
       engine: 'duckdb' as const,
       describeTable: wh.describeTable.bind(wh),
+      findTables: wh.findTables.bind(wh),
       stream: async function* (sql: string) {
         let n = 0;
         for await (const batch of wh.stream(sql)) {
@@ -429,6 +436,134 @@ describe('transfer edge cases', () => {
     await expect(attempt).rejects.toThrow(/connection reset/);
     expect(await listKeys('transfer/ORDERS_100K/will-fail/')).toEqual([]);
     expect(server.openUploads(BUCKET)).toEqual([]);
+  });
+
+  it('an array column is named in a clear error before any SQL; left out with columns, the rest transfers', async () => {
+    // Prepare
+    await table('WITH_ARRAY', 'tags integer[], n integer, d date', `([1, 2], 3, '2024-01-05'), (null, 4, '2024-01-09')`);
+    const statements: string[] = [];
+    const recording: Warehouse = Object.assign(Object.create(wh) as Warehouse, {
+      engine: 'duckdb' as const,
+      findTables: wh.findTables.bind(wh),
+      describeTable: wh.describeTable.bind(wh),
+      stream: (sql: string, params?: never, options?: never) => (statements.push(sql), wh.stream(sql, params, options)),
+      query: (sql: string, params?: never) => (statements.push(sql), wh.query(sql, params)),
+    });
+
+    // Act / Assess: refused by name, no aggregation sent, nothing written
+    await expect(
+      transferData({ source_table: 'WITH_ARRAY', destination_s3_bucket: BUCKET, run_id: 'arr' }, { warehouse: recording }),
+    ).rejects.toThrow(/WITH_ARRAY has columns the transfer cannot aggregate or write: tags INTEGER\[\]/);
+    expect(statements.some((s) => /group by/i.test(s))).toBe(false);
+    expect(await listKeys('transfer/WITH_ARRAY/arr/')).toEqual([]);
+    // without it the table transfers (blank rows still judged on every column)
+    const { expected } = await expectTransferMatchesOracle('WITH_ARRAY', { columns: ['n'] });
+    expect(expected).toEqual([{ n: 7, d: '2024-01-01' }]);
+  });
+
+  it('an unqualified name found in two schemas is refused naming both; schema.table picks one', async () => {
+    // Prepare
+    await wh.execute('create schema if not exists ops');
+    await table('TWICE', 'd date, n integer', `('2024-01-01', 1)`);
+    await wh.execute(`create or replace table ops."TWICE" (d date, n integer)`);
+    await wh.execute(`insert into ops."TWICE" values ('2024-02-01', 5)`);
+    const [{ db }] = (await wh.query('select current_database() as db')) as [{ db: string }];
+
+    // Act / Assess
+    await expect(transferData({ source_table: 'TWICE', destination_s3_bucket: BUCKET })).rejects.toThrow(
+      new RegExp(`table name TWICE is ambiguous: it names ${db}\\.main\\.TWICE, ${db}\\.ops\\.TWICE; give it as schema.table`),
+    );
+    const result = await transferData({ source_table: 'ops.TWICE', destination_s3_bucket: BUCKET });
+    const rows = (await readParts(await readManifest(result.file_name))).flatMap((p) => p.rows);
+    expect(rows).toEqual([{ d: '2024-02-01', n: 5 }]);
+  });
+
+  it('never writes into the landing bucket, even with no allowed-bucket list', async () => {
+    // Prepare: the landing bucket exists and no TRANSFER_ALLOWED_BUCKETS is set
+
+    // Act / Assess
+    await expect(
+      transferData({ source_table: 'LOCATIONS_595', destination_s3_bucket: 'landing' }),
+    ).rejects.toThrow(/destination bucket landing is the landing bucket/);
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: 'landing' }));
+    expect(listed.Contents ?? []).toEqual([]);
+  });
+
+  describe('exact numbers', () => {
+    // 10 x 9999999999999999.99 = 99999999999999999.90 (more digits than a double holds), and a
+    // BIGINT sum above 2^53 in one month beside a small one in the next: one type per column
+    const big = '9999999999999999.99';
+    const huge = 2n ** 53n; // 9007199254740992
+    const inserted: Array<{ d: string; amount: string; n: string; k: string }> = [];
+    for (let i = 0; i < 10; i++) inserted.push({ d: `2024-01-0${(i % 9) + 1}`, amount: big, n: String(i === 0 ? huge : 1n), k: '1' });
+    inserted.push({ d: '2024-02-01', amount: '0.10', n: '2', k: String(huge + 1n) });
+    inserted.push({ d: '2024-02-02', amount: '0.05', n: '3', k: String(huge + 1n) });
+    beforeAll(async () => {
+      await wh.execute(`create or replace table "EXACT" (d date, amount decimal(18,2), n bigint, k bigint)`);
+      const values = inserted.map((r) => `('${r.d}', ${r.amount}, ${r.n}, ${r.k})`);
+      await wh.execute(`insert into "EXACT" values ${values.join(', ')}`);
+    });
+
+    /** The sums computed here, by BigInt from the literals inserted (not by any warehouse). */
+    function expectedSums(): Record<string, { amount: string; n: string }> {
+      const out: Record<string, { amount: string; n: string }> = {};
+      for (const month of ['2024-01', '2024-02']) {
+        const rows = inserted.filter((r) => r.d.startsWith(month));
+        out[month] = {
+          amount: exactDecimalSum(rows.map((r) => r.amount), 2)!,
+          n: exactDecimalSum(rows.map((r) => r.n), 0)!,
+        };
+      }
+      return out;
+    }
+
+    it.each(['jsonl.gz', 'csv.gz', 'parquet'] as const)('%s: sums are exact and each column has one type', async (format) => {
+      // Prepare
+      const expected = expectedSums();
+      expect(expected['2024-01']).toEqual({ amount: '99999999999999999.90', n: '9007199254741001' });
+
+      // Act: k is grouped (not summed), so its BIGINT values beyond 2^53 are written as they are
+      const result = await transferData({
+        source_table: 'EXACT',
+        destination_s3_bucket: BUCKET,
+        format,
+        sum_columns: ['amount', 'n'],
+      });
+
+      // Assess: the values, as text
+      const manifest = await readManifest(result.file_name);
+      const written: Array<Record<string, string>> = [];
+      for (const part of manifest.parts) {
+        const bytes = await getBytes(part.key);
+        if (format === 'jsonl.gz') {
+          for (const line of zlib.gunzipSync(bytes).toString('utf8').trimEnd().split('\n')) {
+            // read the number tokens as text: JSON.parse would round them to doubles
+            const m = /^\{"d":"([\d-]+)","amount":(-?[\d.]+),"n":(-?\d+),"k":(-?\d+)\}$/.exec(line);
+            expect(m).not.toBeNull();
+            written.push({ d: m![1]!, amount: m![2]!, n: m![3]!, k: m![4]! });
+          }
+        } else if (format === 'csv.gz') {
+          written.push(...(parse(zlib.gunzipSync(bytes), { columns: true }) as Array<Record<string, string>>));
+        } else {
+          const file = path.join(dir, `exact-${Date.now()}.parquet`);
+          fs.writeFileSync(file, bytes);
+          for await (const b of wh.stream(`select * from read_parquet(?)`, [file], { exactNumbers: true })) {
+            written.push(...b.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, String(v)]))));
+          }
+        }
+      }
+      expect(written).toEqual([
+        { d: '2024-01-01', amount: expected['2024-01']!.amount, n: expected['2024-01']!.n, k: '1' },
+        { d: '2024-02-01', amount: expected['2024-02']!.amount, n: expected['2024-02']!.n, k: String(huge + 1n) },
+      ]);
+      // and the manifest states the written types
+      expect(manifest.columns.map((c) => [c.name, c.output_type])).toEqual([
+        ['d', 'DATE'],
+        ['amount', 'DECIMAL(38,2)'],
+        ['n', 'DECIMAL(38,0)'],
+        ['k', 'BIGINT'],
+      ]);
+    });
   });
 
   it('refuses a bucket outside TRANSFER_ALLOWED_BUCKETS, and a bucket that does not exist', async () => {

@@ -63,6 +63,7 @@ function ledgerStub(
     stream: async function* () {},
     transaction: async (fn) => fn(ledgerStub(rows)),
     describeTable: async () => [],
+    findTables: async () => [],
     close: async () => undefined,
   };
 }
