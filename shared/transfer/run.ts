@@ -15,10 +15,11 @@ import { config, type Config } from '../config';
 import { classifyError, errorMessage, InvalidInputError, TerminalError, TransientError } from '../errors';
 import { logger, type Logger } from '../logger';
 import { createPartWriter, pseudonymisationKey, type PublishProgress } from '../publish';
+import { claimOrWait, fingerprintOf, type RunClaim } from '../publish/claims';
 import { s3 } from '../storage/object-store';
 import { warehouse as defaultWarehouse } from '../warehouse';
 import { parseTableName, tableLabel } from '../warehouse/identifiers';
-import type { Row, TableDescription, Warehouse } from '../warehouse/port';
+import type { Row, TableDescription, TableRef, Warehouse } from '../warehouse/port';
 import { buildAggregateSql, monthPartition, planTransfer, type TransferPlan } from './plan';
 import {
   newTransferRunId,
@@ -53,7 +54,16 @@ export interface TransferDeps {
   now?: () => Date;
   log?: Logger;
   onProgress?: (progress: PublishProgress) => void;
+  /** How long a repeat waits for the first run of its request (default 15 minutes; a Lambda passes its remaining time). */
+  waitMs?: number;
+  /** Between looks at the first run while waiting (default 2 s). */
+  pollMs?: number;
+  /** The run claim's lease (default from the configuration: see shared/publish/claims.ts). */
+  leaseMs?: number;
 }
+
+/** Identical requests without a run_id within this span are one run (a client's retries of one invocation). */
+export const REQUEST_DEDUP_WINDOW_MS = 15 * 60_000;
 
 export async function transferData(
   request: TransferRequest,
@@ -65,25 +75,88 @@ export async function transferData(
   const now = deps.now ?? (() => new Date());
   const runId = req.run_id ?? newTransferRunId(now());
   const runPrefix = [req.prefix, tableLabel(table), runId].filter(Boolean).join('/');
-  const log = (deps.log ?? logger).child({ component: 'transfer', table: tableLabel(table), runId });
+  let log = (deps.log ?? logger).child({ component: 'transfer', table: tableLabel(table), runId });
   if (req.pseudonymise?.length && req.mode === 'unload') {
     throw new InvalidInputError(
       'pseudonymise is done while streaming: use mode "stream" (unload cannot pseudonymise)',
     );
   }
   checkBucketAllowed(req.destination_s3_bucket, cfg);
+  const wh = deps.warehouse ?? defaultWarehouse();
+
+  // one run per output: a repeat of the request (same run_id, or the same content within the
+  // window when it names none) waits for the first run and returns its result
+  const scope = `transfer:s3://${req.destination_s3_bucket}/${runPrefix}`;
+  const fingerprint = fingerprintOf(req);
+  const claimed = await claimOrWait(
+    wh,
+    {
+      scope,
+      requestKey: req.run_id ? scope : `transfer-request:${fingerprint}`,
+      fingerprint,
+      runId,
+      replayAfter: req.run_id ? undefined : new Date(now().getTime() - REQUEST_DEDUP_WINDOW_MS),
+    },
+    {
+      now,
+      leaseMs: deps.leaseMs,
+      waitMs: deps.waitMs,
+      pollMs: deps.pollMs,
+      otherRun: 'wait',
+      describe: (row) => `transfer run ${row.runId}`,
+      log,
+    },
+  );
+  if (claimed.kind === 'replay') {
+    const first = JSON.parse(claimed.row.result ?? 'null') as TransferResult;
+    log.info('transfer repeated: returning the first run\'s result', { firstRunId: first.run_id, manifest: first.file_name });
+    return first;
+  }
+  const claim = claimed.claim;
+  for (const dead of claimed.abandoned) log.warn('took over from a run that died', { deadRunId: dead.runId });
+  log = log.child({ holder: claim.holder });
+  claim.keepAlive();
+  try {
+    const result = await transferClaimed({ req, table, cfg, now, runId, runPrefix, log, wh, deps, claim });
+    await claim.succeed(result);
+    return result;
+  } catch (err) {
+    await claim.fail(err);
+    throw err;
+  } finally {
+    claim.stop();
+  }
+}
+
+async function transferClaimed(ctx: {
+  req: ParsedTransferRequest;
+  table: TableRef;
+  cfg: Config;
+  now: () => Date;
+  runId: string;
+  runPrefix: string;
+  log: Logger;
+  wh: Warehouse;
+  deps: TransferDeps;
+  claim: RunClaim;
+}): Promise<TransferResult> {
+  const { req, table, cfg, now, runId, runPrefix, log, wh, deps } = ctx;
   const client = deps.s3 ?? s3();
   await checkDestination(client, req.destination_s3_bucket, cfg);
 
-  const wh = deps.warehouse ?? defaultWarehouse();
   const source = resolveTable(await wh.findTables(table), req.source_table);
-  const plan = planTransfer({ database: source.database, schema: source.schema, table: source.table }, wh.engine, source.columns, {
-    label: tableLabel(table),
-    columns: req.columns,
-    dateColumn: req.date_column,
-    sumColumns: req.sum_columns,
-    groupColumns: req.group_columns,
-  });
+  const plan = planTransfer(
+    { database: source.database, schema: source.schema, table: source.table },
+    wh.engine,
+    source.columns,
+    {
+      label: tableLabel(table),
+      columns: req.columns,
+      dateColumn: req.date_column,
+      sumColumns: req.sum_columns,
+      groupColumns: req.group_columns,
+    },
+  );
   log.info('transfer planned', {
     mode: req.mode,
     format: req.format,
@@ -92,9 +165,11 @@ export async function transferData(
   });
 
   const started = Date.now();
+  // the commit marker is written only by the run that still holds the claim
+  const beforeCommit = () => ctx.claim.assertHeld();
   const outcome =
     req.mode === 'unload'
-      ? await runUnload({ plan, req, runId, runPrefix, warehouse: wh, s3: client, config: cfg, log })
+      ? await runUnload({ plan, req, runId, runPrefix, warehouse: wh, s3: client, config: cfg, log, beforeCommit })
       : await runStream({
           plan,
           req,
@@ -104,6 +179,7 @@ export async function transferData(
           s3: client,
           log,
           onProgress: deps.onProgress,
+          beforeCommit,
         });
   const result: TransferResult = {
     file_name: outcome.manifestKey,
@@ -135,6 +211,7 @@ async function runStream(ctx: {
   s3: S3Client;
   log: Logger;
   onProgress?: (progress: PublishProgress) => void;
+  beforeCommit: () => Promise<void>;
 }): Promise<RunOutcome> {
   const { plan, req } = ctx;
   const sql = buildAggregateSql(plan);
@@ -168,6 +245,7 @@ async function runStream(ctx: {
       await writer.writePartition(month.key, month.batches);
       months++;
     }
+    await ctx.beforeCommit();
     const committed = await writer.commit(manifestExtras(plan, req, ctx.runId, sql));
     return {
       manifestKey: committed.manifestKey,

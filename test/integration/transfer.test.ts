@@ -3,6 +3,7 @@
  * Every output is compared with an independent computation (test/support/transfer-oracle.ts) over
  * the raw rows of the same table.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +15,8 @@ import { resetConfig } from '../../shared/config';
 import { InvalidInputError } from '../../shared/errors';
 import type { Manifest } from '../../shared/publish';
 import { setS3Client } from '../../shared/storage/object-store';
-import { transferData } from '../../shared/transfer';
+import { CLAIMS_TABLE, fingerprintOf, tryClaim } from '../../shared/publish/claims';
+import { parseTransferRequest, transferData } from '../../shared/transfer';
 import { setWarehouse } from '../../shared/warehouse';
 import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
 import type { Row, Warehouse } from '../../shared/warehouse/port';
@@ -396,19 +398,122 @@ describe('transfer edge cases', () => {
     }
   });
 
-  it('a rerun with the same run_id rewrites the same keys and nothing else', async () => {
+  /** The real warehouse, its aggregation counted and slowed down so two runs overlap. */
+  function slowWarehouse(delayMs: number): { warehouse: Warehouse; aggregations: () => number } {
+    let count = 0;
+    const warehouse: Warehouse = Object.assign(Object.create(wh) as Warehouse, {
+      engine: 'duckdb' as const,
+      findTables: wh.findTables.bind(wh),
+      describeTable: wh.describeTable.bind(wh),
+      stream: async function* (sql: string, params?: never, options?: never) {
+        if (/group by/i.test(sql)) count++;
+        for await (const batch of wh.stream(sql, params, options)) {
+          await new Promise((r) => setTimeout(r, delayMs));
+          // small batches: more interleaving between the two runs' uploads
+          for (let i = 0; i < batch.length; i += 50) yield batch.slice(i, i + 50);
+        }
+      },
+    });
+    return { warehouse, aggregations: () => count };
+  }
+
+  /** Every part of the manifest is what the manifest says: its bytes, its SHA-256, valid gzip. */
+  async function expectPartsMatchManifest(manifest: Manifest): Promise<void> {
+    for (const part of manifest.parts) {
+      const bytes = await getBytes(part.key);
+      expect({ key: part.key, bytes: bytes.length, sha256: crypto.createHash('sha256').update(bytes).digest('hex') }).toEqual({
+        key: part.key,
+        bytes: part.bytes,
+        sha256: part.sha256,
+      });
+      expect(() => zlib.gunzipSync(bytes)).not.toThrow();
+    }
+  }
+
+  it('two transfers with the same run_id at once: one run writes, both return its result', async () => {
+    // Prepare
+    const { rows, columns } = await rawRows('ORDERS_100K');
+    const expected = expectedTransfer(rows, columns);
+    const slow = slowWarehouse(5);
+    const request = { source_table: 'ORDERS_100K', destination_s3_bucket: BUCKET, run_id: 'twice-at-once' };
+
+    // Act
+    const [a, b] = await Promise.all([
+      transferData(request, { warehouse: slow.warehouse, pollMs: 50 }),
+      transferData(request, { warehouse: slow.warehouse, pollMs: 50 }),
+    ]);
+
+    // Assess: the same result (the first run's, timestamp included), one aggregation, parts intact
+    expect(b).toEqual(a);
+    expect(slow.aggregations()).toBe(1);
+    const manifest = await readManifest(a.file_name);
+    await expectPartsMatchManifest(manifest);
+    expect(sortRows((await readParts(manifest)).flatMap((p) => p.rows))).toEqual(sortRows(expected));
+    expect(await listKeys('transfer/ORDERS_100K/twice-at-once/')).toEqual(
+      [a.file_name, ...manifest.parts.map((p) => p.key)].sort(),
+    );
+  });
+
+  it('a repeat after the run finished returns the first result and writes nothing', async () => {
     // Prepare
     const request = { source_table: 'LOCATIONS_595', destination_s3_bucket: BUCKET, run_id: 'fixed-run' };
     const first = await transferData(request);
     const keysFirst = await listKeys('transfer/LOCATIONS_595/fixed-run/');
+    const manifestBytes = await getBytes(first.file_name);
+    const counted = slowWarehouse(0);
 
     // Act
-    const second = await transferData(request);
+    const second = await transferData(request, { warehouse: counted.warehouse });
 
     // Assess
-    expect(second.file_name).toBe(first.file_name);
+    expect(second).toEqual(first);
+    expect(counted.aggregations()).toBe(0);
     expect(await listKeys('transfer/LOCATIONS_595/fixed-run/')).toEqual(keysFirst);
-    expect(second.row_count).toBe(first.row_count);
+    expect(await getBytes(first.file_name)).toEqual(manifestBytes);
+  });
+
+  it('identical requests without a run_id at once are one run', async () => {
+    // Prepare
+    const slow = slowWarehouse(5);
+    const request = { source_table: 'LOCATIONS_595', destination_s3_bucket: BUCKET, prefix: 'no-run-id' };
+
+    // Act
+    const [a, b] = await Promise.all([
+      transferData(request, { warehouse: slow.warehouse, pollMs: 50 }),
+      transferData(request, { warehouse: slow.warehouse, pollMs: 50 }),
+    ]);
+
+    // Assess
+    expect(b).toEqual(a);
+    expect(slow.aggregations()).toBe(1);
+    expect((await listKeys('no-run-id/LOCATIONS_595/')).filter((k) => k.endsWith('_manifest.json'))).toEqual([a.file_name]);
+  });
+
+  it('a run_id reused for a different request is refused', async () => {
+    await transferData({ source_table: 'LOCATIONS_595', destination_s3_bucket: BUCKET, run_id: 'reused' });
+    await expect(
+      transferData({ source_table: 'LOCATIONS_595', destination_s3_bucket: BUCKET, run_id: 'reused', format: 'csv.gz' }),
+    ).rejects.toThrow(/run_id reused was already used for a different request/);
+  });
+
+  it('takes over from a run that died holding the claim (its lease ran out)', async () => {
+    // Prepare: a claim as a killed run leaves it: running, never renewed, lease already over
+    const request = { source_table: 'LOCATIONS_595', destination_s3_bucket: BUCKET, run_id: 'after-a-crash' };
+    const scope = `transfer:s3://${BUCKET}/transfer/LOCATIONS_595/after-a-crash`;
+    const dead = await tryClaim(
+      wh,
+      { scope, requestKey: scope, fingerprint: fingerprintOf(parseTransferRequest(request)), runId: 'after-a-crash' },
+      { leaseMs: 1, now: () => new Date(Date.now() - 60_000) },
+    );
+    expect(dead.kind).toBe('acquired');
+
+    // Act
+    const result = await transferData(request);
+
+    // Assess
+    expect(result.row_count).toBeGreaterThan(0);
+    const claims = await wh.query(`select status from ${CLAIMS_TABLE} where scope = ? order by started_at`, [scope]);
+    expect(claims.map((c) => c.status)).toEqual(['abandoned', 'succeeded']);
   });
 
   it('a failure while streaming leaves no manifest, no part and no open multipart upload', async () => {
@@ -592,7 +697,10 @@ describe('transfer edge cases', () => {
     try {
       // Act / Assess
       await expect(
-        transferData({ source_table: 'LOCATIONS_595', destination_s3_bucket: BUCKET }, { s3: deadClient }),
+        transferData(
+          { source_table: 'LOCATIONS_595', destination_s3_bucket: BUCKET, run_id: 'no-s3' },
+          { s3: deadClient },
+        ),
       ).rejects.toThrow(/is the local stack running\? Start it with `npm start`/);
     } finally {
       process.env.S3_ENDPOINT = server.endpoint;
