@@ -19,6 +19,7 @@ import { FakeSnowflake, col } from '../support/fake-snowflake';
 import { generateKeyPair } from '../support/fake-snowflake/keys';
 import { startLocalS3, type LocalS3Server } from '../support/local-s3';
 import { keyPairCredentials } from '../support/fake-snowflake/config';
+import { scriptRunClaims } from '../support/run-claims';
 
 const key = generateKeyPair();
 const BUCKET = 'exports';
@@ -56,6 +57,7 @@ beforeEach(async () => {
   });
   wh = new SnowflakeWarehouse(cfg.warehouse as SnowflakeConfig, { credentials, statementTimeoutMs: 20_000 });
   describeTables([['PUBLIC', 'ORDERS']]);
+  scriptRunClaims(fake);
 });
 
 /** What INFORMATION_SCHEMA.COLUMNS says: these tables, each with these columns (catalog spelling). */
@@ -236,6 +238,7 @@ describe('transfer through Snowflake (fake REST API)', () => {
   it('quotes a column created in lower case ("order_date") exactly as the catalog spells it', async () => {
     // Prepare
     fake.resetScripts();
+    scriptRunClaims(fake);
     describeTables([['PUBLIC', 'ORDERS']], [
       ['order_date', 'DATE', null, null],
       ['AMOUNT', 'NUMBER', 12, 2],
@@ -298,6 +301,62 @@ describe('transfer through Snowflake (fake REST API)', () => {
         '{"o_orderstatus":"O","o_totalprice":0.10,"o_orderdate":"2024-01-01"}\n',
     );
     expect(manifest.columns.find((c) => c.name === 'o_totalprice')?.output_type).toBe('DECIMAL(38,2)');
+  });
+
+  it('claims the run in one transaction that first takes the lock row, and settles it', async () => {
+    // Prepare
+    fake.reply(/group by/i, { columns: [col.text('o_orderstatus'), col.decimal('o_totalprice', 2, 38), col.date('o_orderdate')], rows: [] });
+
+    // Act
+    const result = await transferData(
+      { source_table: 'public.orders', destination_s3_bucket: BUCKET, run_id: 'sf-claim' },
+      { warehouse: wh, s3: client, config: cfg },
+    );
+
+    // Assess: DDL outside the transaction (it would commit it), then lock, look, insert, commit
+    const all = fake.statements.map((s) => ({ sql: s.sql.trim(), txn: s.txn }));
+    const lock = all.findIndex((s) => /^update analytics\.run_claims_lock set holder/i.test(s.sql));
+    const txn = all[lock]!.txn;
+    expect(txn).not.toBeNull();
+    const inTxn = all.filter((s) => s.txn === txn).map((s) => s.sql.split(/\s+/).slice(0, 4).join(' ').toLowerCase());
+    expect(inTxn).toEqual([
+      'begin',
+      'update analytics.run_claims_lock set holder',
+      'select * from analytics.run_claims',
+      'select * from analytics.run_claims',
+      'insert into analytics.run_claims (scope,',
+      'commit',
+    ]);
+    expect(fake.transactions.get(txn!)).toBe('committed');
+    expect(all.findIndex((s) => /^create table if not exists analytics\.run_claims/i.test(s.sql))).toBeLessThan(lock);
+    const insert = fake.statements.find((s) => /^insert into analytics\.run_claims \(/i.test(s.sql.trim()))!;
+    expect(insert.binds.slice(0, 1)).toEqual([`transfer:s3://${BUCKET}/transfer/public.orders/sf-claim`]);
+    const settled = fake.statements.filter((s) => /^update analytics\.run_claims set status = 'succeeded'/i.test(s.sql.trim()));
+    expect(settled).toHaveLength(1);
+    expect(JSON.parse(String(settled[0]!.binds[1]))).toEqual(result);
+  });
+
+  it("a repeated run_id is answered from the claim's stored result, without reading the table", async () => {
+    // Prepare: the claims table says this run succeeded
+    const first = { file_name: 'transfer/public.orders/sf-done/_manifest.json', row_count: 7, timestamp: '2024-06-03T06:00:00.000Z', run_id: 'sf-done' };
+    const request = { source_table: 'public.orders', destination_s3_bucket: BUCKET, run_id: 'sf-done' };
+    const { fingerprintOf } = await import('../../shared/publish/claims');
+    const { parseTransferRequest } = await import('../../shared/transfer');
+    const scope = `transfer:s3://${BUCKET}/transfer/public.orders/sf-done`;
+    fake.reply(/^select \* from analytics\.run_claims where request_key = \? and status = 'succeeded'/i, {
+      columns: ['SCOPE', 'REQUEST_KEY', 'FINGERPRINT', 'RUN_ID', 'HOLDER', 'STATUS', 'STARTED_AT', 'LEASE_UNTIL', 'RESULT'].map((n) =>
+        n.endsWith('_AT') || n === 'LEASE_UNTIL' ? col.ts(n) : col.text(n),
+      ),
+      rows: [[scope, scope, fingerprintOf(parseTransferRequest(request)), 'sf-done', 'h1', 'succeeded', '2024-06-03 06:00:00', '2024-06-03 06:02:00', JSON.stringify(first)]],
+    });
+
+    // Act
+    const result = await transferData(request, { warehouse: wh, s3: client, config: cfg });
+
+    // Assess
+    expect(result).toEqual(first);
+    expect(fake.sql().some((s) => /information_schema|group by/i.test(s))).toBe(false);
+    expect(fake.sql().some((s) => /^insert into analytics\.run_claims \(/i.test(s.trim()))).toBe(false);
   });
 
   it('unload mode refuses a destination that is not the export stage bucket, before COPY', async () => {
