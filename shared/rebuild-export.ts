@@ -47,6 +47,8 @@ export interface ExportOptions {
   /** Pseudonymise customer_id with this HMAC key; undefined exports the ids as they are. */
   pseudonymiseKey?: string;
   client?: S3Client;
+  /** Called right before the manifest is written; throwing aborts the export. */
+  beforeCommit?: () => Promise<void>;
 }
 
 export function snapshotPrefix(snapshotDate: string): string {
@@ -86,6 +88,7 @@ export async function exportSnapshot(wh: Warehouse, options: ExportOptions): Pro
         columns: (columns[dataset.name] ?? []).map((c) => c.name),
       });
     }
+    await options.beforeCommit?.();
     const result = await writer.commit({
       kind: 'customer_product_purchases snapshot',
       snapshot_date: options.snapshotDate,
