@@ -3,12 +3,16 @@
  * aggregate to months in the warehouse, and write per-month parts plus a manifest to S3.
  *
  * Order of work (cheap checks first, nothing written until the data is flowing):
- * 1. validate the request and the table name (no SQL runs for a hostile name);
- * 2. check the destination bucket is allowed and reachable (HeadBucket);
- * 3. introspect the table and plan the roles and SQL;
- * 4. stream: run the aggregation ordered by month and write one month at a time through the part
+ * 1. validate the request and the table name (no SQL runs for a hostile name); refuse the landing
+ *    bucket and buckets outside TRANSFER_ALLOWED_BUCKETS;
+ * 2. claim the run (shared/publish/claims.ts): a repeat of the request waits for the first run and
+ *    returns its result, so one run writes an output;
+ * 3. check the destination is reachable (HeadBucket);
+ * 4. resolve the one table the name means, introspect it and plan the roles, types and SQL;
+ * 5. stream: run the aggregation ordered by month and write one month at a time through the part
  *    writer; or unload: let Snowflake write the files (./unload.ts);
- * 5. commit: the manifest is written last; any failure aborts instead (no manifest, no open upload).
+ * 6. commit: the manifest is written last, while the claim is still held; any failure aborts
+ *    instead (no manifest, no open upload) and records the claim as failed.
  */
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { config, type Config } from '../config';
