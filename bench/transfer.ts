@@ -180,11 +180,13 @@ export async function run(argv: string[] = []): Promise<void> {
   };
 
   const out: Record<string, Measured | { skipped: string }> = {};
+  // run ids are idempotency keys (a repeated run_id returns the first result): unique per bench run
+  const session = Date.now().toString(36);
   try {
     if (!skip.has('a')) {
       out.a_bare = await measure('(a) bare aggregation', () => node('bare-aggregation', base));
       out.a_transfer = await measure('(a) transfer, jsonl.gz', (i) =>
-        node('transfer', { ...base, runId: `a-${i}`, format: 'jsonl.gz' }),
+        node('transfer', { ...base, runId: `a-${session}-${i}`, format: 'jsonl.gz' }),
       );
       const parts = (out.a_transfer as Measured).files ?? 0;
       out.a_put_floor = await measure(
@@ -208,7 +210,7 @@ export async function run(argv: string[] = []): Promise<void> {
         }),
       );
       out.b_transfer = await measure('(b) transfer, csv.gz', (i) =>
-        node('transfer', { ...base, table: KEYED, runId: `b-${i}`, format: 'csv.gz' }),
+        node('transfer', { ...base, table: KEYED, runId: `b-${session}-${i}`, format: 'csv.gz' }),
       );
     }
     if (!skip.has('c')) {

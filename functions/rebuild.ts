@@ -5,9 +5,12 @@
  *   npx sls invoke local --stage local -f rebuild
  *   npx sls invoke --stage dev -f rebuild -d '{"publish": false}'
  *
+ * One rebuild at a time: another one started meanwhile is refused (a transient error: an async
+ * invocation is retried later); a repeat of the same request returns the first run's result.
  * Wiring only; the semantics live in shared/rebuild.ts.
  */
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { InvalidInputError } from '../shared/errors';
 import { logger } from '../shared/logger';
@@ -53,8 +56,11 @@ export function parseRebuildEvent(event: unknown) {
   };
 }
 
-export const rebuildHandler = async (event: unknown): Promise<RebuildResult> => {
-  const result = await rebuild({ ...parseRebuildEvent(event), logger: log });
+export const rebuildHandler = async (event: unknown, context?: Partial<Context>): Promise<RebuildResult> => {
+  // a repeated invoke waits for the first run at most until shortly before this one times out
+  const remaining = context?.getRemainingTimeInMillis?.();
+  const waitMs = remaining === undefined ? undefined : Math.max(0, remaining - 15_000);
+  const result = await rebuild({ ...parseRebuildEvent(event), logger: log, waitMs });
   // `sls invoke local` prints the returned JSON; the report reads better as text on the terminal
   if (process.env.IS_LOCAL) process.stderr.write(`${result.report}\n`);
   return result;

@@ -14,7 +14,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createPartWriter, hmacHex, type ColumnSpec } from './publish';
 import { s3 } from './storage/object-store';
-import type { ColumnInfo, Warehouse } from './warehouse/port';
+import { resultName, type ColumnInfo, type Warehouse } from './warehouse/port';
 
 export const EXPORT_PREFIX = 'customer_product_purchases';
 export const MANIFEST_NAME = '_manifest.json';
@@ -47,6 +47,8 @@ export interface ExportOptions {
   /** Pseudonymise customer_id with this HMAC key; undefined exports the ids as they are. */
   pseudonymiseKey?: string;
   client?: S3Client;
+  /** Called right before the manifest is written; throwing aborts the export. */
+  beforeCommit?: () => Promise<void>;
 }
 
 export function snapshotPrefix(snapshotDate: string): string {
@@ -62,7 +64,11 @@ export async function exportSnapshot(wh: Warehouse, options: ExportOptions): Pro
   const prefix = snapshotPrefix(options.snapshotDate);
   const columns: Record<string, ColumnInfo[]> = {};
   for (const dataset of EXPORTED) {
-    columns[dataset.name] = await wh.describeTable({ schema: 'analytics', table: dataset.table });
+    // named as the rows of `select *` name them (the catalog may spell them upper case)
+    columns[dataset.name] = (await wh.describeTable({ schema: 'analytics', table: dataset.table })).map((c) => ({
+      ...c,
+      name: resultName(c.name, wh.engine),
+    }));
   }
   // one writer, one manifest; the monthly table's columns are a superset of the view's
   const union = new Map<string, ColumnSpec>();
@@ -82,6 +88,7 @@ export async function exportSnapshot(wh: Warehouse, options: ExportOptions): Pro
         columns: (columns[dataset.name] ?? []).map((c) => c.name),
       });
     }
+    await options.beforeCommit?.();
     const result = await writer.commit({
       kind: 'customer_product_purchases snapshot',
       snapshot_date: options.snapshotDate,

@@ -7,6 +7,13 @@
  *      severity `error` failed (warnings are reported, not blocking);
  *   4. record the run in analytics.rebuild_runs, whatever happened.
  *
+ * One rebuild at a time (they all rebuild the same models and the day's export prefix): the run
+ * claims scope `rebuild` (shared/publish/claims.ts) before any work. A rebuild started while another
+ * runs is refused with a clear message, except a repeat of the same request (same run_id, or the
+ * same options within 15 minutes: a retried invoke), which waits for the first and returns its
+ * result. The run is recorded as `running` before the work starts, so a killed rebuild leaves its
+ * row; the next rebuild finds its claim's lease expired and marks that row `abandoned`.
+ *
  * Used by functions/rebuild.ts (EventBridge schedule, `sls invoke`), `npm run rebuild` and the demo.
  */
 import crypto from 'node:crypto';
@@ -21,6 +28,7 @@ import { defaultRegistry } from './datasets';
 import { defaultTemplateContext, type TemplateContext } from './models/template';
 import { exportSnapshot, type SnapshotExport } from './rebuild-export';
 import { pseudonymisationKey } from './publish';
+import { claimOrWait, fingerprintOf, type RunClaim } from './publish/claims';
 import { warehouse as defaultWarehouse } from './warehouse';
 import type { Warehouse } from './warehouse/port';
 
@@ -29,7 +37,7 @@ export const RUNS_TABLE = 'analytics.rebuild_runs';
 export const RUNS_DDL = `create table if not exists ${RUNS_TABLE} (
   run_id          varchar not null,
   started_at      timestamp not null,
-  finished_at     timestamp not null,
+  finished_at     timestamp,
   status          varchar not null,
   snapshot_date   date not null,
   models_built    integer not null,
@@ -53,6 +61,9 @@ export const RUNS_DDL = `create table if not exists ${RUNS_TABLE} (
 export const RUNS_MIGRATIONS = [
   `alter table ${RUNS_TABLE} add column if not exists newest_arrival_at timestamp`,
   `alter table ${RUNS_TABLE} add column if not exists lag_seconds bigint`,
+  // a run is recorded when it starts, so it has no finish time yet (both engines accept this on a
+  // column that is already nullable)
+  `alter table ${RUNS_TABLE} alter column finished_at drop not null`,
 ];
 
 /** The end-to-end lag of one build: newest S3 arrival among the loaded files -> models built. */
@@ -84,9 +95,10 @@ export async function measureArrivalLag(wh: Warehouse, builtAt: Date): Promise<A
 
 /**
  * published: exported; withheld: an `error` data test failed, nothing exported; built: publishing
- * was not asked for; failed: a model or the export failed (the error is recorded and rethrown).
+ * was not asked for; failed: a model or the export failed (the error is recorded and rethrown);
+ * running: started, not finished; abandoned: it died while running (found by the next rebuild).
  */
-export type RunStatus = 'published' | 'withheld' | 'built' | 'failed';
+export type RunStatus = 'published' | 'withheld' | 'built' | 'failed' | 'running' | 'abandoned';
 
 export interface RebuildOptions {
   warehouse?: Warehouse;
@@ -101,6 +113,11 @@ export interface RebuildOptions {
   context?: TemplateContext;
   clock?: () => Date;
   logger?: Logger;
+  /** How long a repeat waits for the first run of its request (default 15 minutes). */
+  waitMs?: number;
+  pollMs?: number;
+  /** The run claim's lease (default from the configuration). */
+  leaseMs?: number;
 }
 
 export interface RebuildResult {
@@ -120,6 +137,9 @@ export function newRunId(now: Date): string {
   return `rb-${stamp}-${crypto.randomBytes(3).toString('hex')}`;
 }
 
+/** Identical rebuild requests without a run_id within this span are one run (a retried invoke). */
+export const REQUEST_DEDUP_WINDOW_MS = 15 * 60_000;
+
 export async function rebuild(options: RebuildOptions = {}): Promise<RebuildResult> {
   const clock = options.clock ?? (() => new Date());
   const started = clock();
@@ -130,10 +150,62 @@ export async function rebuild(options: RebuildOptions = {}): Promise<RebuildResu
   }
   const wh = options.warehouse ?? defaultWarehouse();
   const log = (options.logger ?? rootLogger).child({ run_id: runId });
-  const context = options.context ?? defaultTemplateContext();
   const publish = options.publish ?? true;
   const pseudonymise = options.pseudonymise ?? config().export.pseudonymise;
+  const bucket = options.bucket ?? config().buckets.exports;
 
+  const fingerprint = fingerprintOf({ publish, pseudonymise, snapshotDate, bucket, runId: options.runId });
+  const claimed = await claimOrWait(
+    wh,
+    {
+      scope: 'rebuild',
+      requestKey: options.runId ? `rebuild:run:${options.runId}` : `rebuild:request:${fingerprint}`,
+      fingerprint,
+      runId,
+      replayAfter: options.runId ? undefined : new Date(started.getTime() - REQUEST_DEDUP_WINDOW_MS),
+    },
+    {
+      now: clock,
+      leaseMs: options.leaseMs,
+      waitMs: options.waitMs,
+      pollMs: options.pollMs,
+      otherRun: 'refuse',
+      describe: (row) => `another rebuild (run ${row.runId}, started ${row.startedAt.toISOString()})`,
+      log,
+    },
+  );
+  if (claimed.kind === 'replay') {
+    const first = JSON.parse(claimed.row.result ?? 'null') as RebuildResult;
+    log.info("rebuild repeated: returning the first run's result", { first_run_id: first.run_id });
+    return first;
+  }
+  const claim = claimed.claim;
+  claim.keepAlive();
+  try {
+    await ensureRunsTable(wh);
+    for (const dead of claimed.abandoned) await markAbandoned(wh, dead.runId, clock(), log);
+    await recordStart(wh, { runId, started, snapshotDate });
+    const result = await rebuildClaimed({ ...options, runId, snapshotDate, publish, pseudonymise, bucket }, wh, started, clock, log, claim);
+    await claim.succeed(result);
+    return result;
+  } catch (err) {
+    await claim.fail(err);
+    throw err;
+  } finally {
+    claim.stop();
+  }
+}
+
+async function rebuildClaimed(
+  options: RebuildOptions & { runId: string; snapshotDate: string; publish: boolean; pseudonymise: boolean; bucket: string },
+  wh: Warehouse,
+  started: Date,
+  clock: () => Date,
+  log: Logger,
+  claim: RunClaim,
+): Promise<RebuildResult> {
+  const { runId, snapshotDate, publish, pseudonymise } = options;
+  const context = options.context ?? defaultTemplateContext();
   let built: BuiltModel[] = [];
   let results: DataTestResult[] = [];
   let snapshot: SnapshotExport | undefined;
@@ -187,10 +259,12 @@ export async function rebuild(options: RebuildOptions = {}): Promise<RebuildResu
       status = 'built';
     } else {
       snapshot = await exportSnapshot(wh, {
-        bucket: options.bucket ?? config().buckets.exports,
+        bucket: options.bucket,
         snapshotDate,
         runId,
         pseudonymiseKey: pseudonymise ? await pseudonymisationKey() : undefined,
+        // the day's manifest is written only by the run that still holds the claim
+        beforeCommit: () => claim.assertHeld(),
       });
       status = 'published';
     }
@@ -223,7 +297,7 @@ export async function rebuild(options: RebuildOptions = {}): Promise<RebuildResu
     manifest_key: snapshot?.manifestKey ?? null,
     exported_keys: snapshot?.keys ?? [],
   };
-  const report = formatRebuildReport(result, built, results, options.bucket ?? config().buckets.exports);
+  const report = formatRebuildReport(result, built, results, options.bucket);
   log.info('rebuild finished', { status, ...tests, manifest_key: result.manifest_key });
   return { ...result, report };
 }
@@ -241,20 +315,39 @@ interface RunRecord {
   lag?: ArrivalLag;
 }
 
-export async function recordRun(wh: Warehouse, r: RunRecord): Promise<void> {
+async function ensureRunsTable(wh: Warehouse): Promise<void> {
   await wh.execute(RUNS_DDL);
   for (const sql of RUNS_MIGRATIONS) await wh.execute(sql);
+}
+
+/** The run's row, written before any work, so a run that is killed still leaves its trace. */
+export async function recordStart(wh: Warehouse, r: { runId: string; started: Date; snapshotDate: string }): Promise<void> {
   await wh.execute(
     `insert into ${RUNS_TABLE} (run_id, started_at, finished_at, status, snapshot_date, models_built, models,
-       tests_passed, tests_warned, tests_failed, published, manifest_key, exported_keys, error,
-       newest_arrival_at, lag_seconds)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       tests_passed, tests_warned, tests_failed, published, manifest_key, exported_keys, error)
+     values (?, ?, null, 'running', ?, 0, '', 0, 0, 0, false, null, '[]', null)`,
+    [r.runId, sqlTimestamp(r.started), r.snapshotDate],
+  );
+}
+
+async function markAbandoned(wh: Warehouse, runId: string, at: Date, log: Logger): Promise<void> {
+  log.warn('an earlier rebuild died while running; marking it abandoned', { abandoned_run_id: runId });
+  await wh.execute(
+    `update ${RUNS_TABLE} set status = 'abandoned', finished_at = ?, error = ? where run_id = ? and status = 'running'`,
+    [sqlTimestamp(at), 'the run stopped without finishing (killed or timed out); found by a later rebuild', runId],
+  );
+}
+
+/** The run's final state, on the row recordStart wrote. */
+export async function recordRun(wh: Warehouse, r: RunRecord): Promise<void> {
+  await wh.execute(
+    `update ${RUNS_TABLE} set finished_at = ?, status = ?, models_built = ?, models = ?,
+       tests_passed = ?, tests_warned = ?, tests_failed = ?, published = ?, manifest_key = ?, exported_keys = ?, error = ?,
+       newest_arrival_at = ?, lag_seconds = ?
+     where run_id = ? and started_at = ?`,
     [
-      r.runId,
-      sqlTimestamp(r.started),
       sqlTimestamp(r.finished),
       r.status,
-      r.snapshotDate,
       r.built.length,
       r.built.map((b) => b.name).join(','),
       r.tests.passed,
@@ -266,6 +359,8 @@ export async function recordRun(wh: Warehouse, r: RunRecord): Promise<void> {
       r.error ?? null,
       r.lag?.newestArrivalAt ?? null,
       r.lag?.lagSeconds ?? null,
+      r.runId,
+      sqlTimestamp(r.started),
     ],
   );
 }

@@ -29,7 +29,7 @@ Options:
   --prefix P           key prefix ('' for none)                                         default transfer
   --pseudonymise C1,C2 replace these columns by keyed HMAC-SHA256 (needs EXPORT_SALT)
   --mode M             stream | unload (Snowflake only)                                 default stream
-  --run-id ID          fixed run id: a rerun rewrites the same keys             default: time + random
+  --run-id ID          fixed run id: a repeat returns the first run's result    default: time + random
   --max-file-size N    unload mode: Snowflake MAX_FILE_SIZE in bytes
   -h, --help           show this help
 

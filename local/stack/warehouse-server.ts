@@ -11,13 +11,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { errorMessage, PipelineError } from '../../shared/errors';
-import type { Param, TableRef, Warehouse } from '../../shared/warehouse/port';
+import type { Param, StreamOptions, TableRef, Warehouse } from '../../shared/warehouse/port';
 
 interface Body {
   sql?: string;
   params?: Param[];
   tx?: string;
   table?: TableRef;
+  options?: StreamOptions;
 }
 
 interface OpenTx {
@@ -87,7 +88,7 @@ export async function startWarehouseServer(wh: Warehouse, port = 0): Promise<{ u
           const op = (req.url ?? '').replace(/^\/v1\//, '');
           if (op === 'stream') {
             res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-            for await (const rows of target(body).stream(body.sql ?? '', body.params)) {
+            for await (const rows of target(body).stream(body.sql ?? '', body.params, body.options)) {
               if (!res.write(JSON.stringify({ rows }) + '\n')) await new Promise((r) => res.once('drain', r));
             }
             res.end(JSON.stringify({ end: true }) + '\n');

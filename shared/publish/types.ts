@@ -15,14 +15,16 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /**
  * A column of the published rows, in output order. `role` is free text for the manifest (the
- * transfer uses `month_key`, `month`, `sum`, `group`); `type` is the engine's type name, used to
- * pick integer or floating point parquet columns.
+ * transfer uses `month_key`, `month`, `sum`, `group`); `type` is the engine's type name of the
+ * source. `output_type` is the one type the column is written as (INTEGER, BIGINT, DECIMAL(p,s),
+ * DOUBLE, DATE, TIMESTAMP, BOOLEAN, VARCHAR); without it, it is derived from `kind` and `type`.
  */
 export interface ColumnSpec {
   name: string;
   kind: ColumnKind;
   type?: string;
   role?: string;
+  output_type?: string;
   /** Set by the writer when the column's values were replaced by keyed HMAC-SHA256 digests. */
   pseudonymised?: boolean;
 }

@@ -17,22 +17,40 @@
  * A row is blank, and removed before aggregating, when every column of the table (not only the kept
  * ones) is NULL or (text columns) empty or only whitespace (space, tab, LF, CR, VT, FF).
  *
+ * Names: the table and its columns are quoted exactly as the catalog spells them (a column created as
+ * `"order_date"` stays lower case on Snowflake). Output columns are named as the warehouse's result
+ * rows name them (`resultName`: on Snowflake an upper-case catalog name in lower case, any other
+ * spelling as it is), and the SQL aliases them so, in every mode: the streamed files, Snowflake's own
+ * unload and the manifest carry the same names.
+ *
+ * Types: each output column has one `output_type` (the manifest states it), chosen so every format
+ * can write it exactly: sums of integers and decimals are `DECIMAL(38,s)` (what SUM returns on both
+ * engines), sums of floats `DOUBLE`, months `DATE`; grouped columns keep their own type. Columns of a
+ * type the transfer cannot aggregate or write (arrays, structs, VARIANT, binary, ...) are refused by
+ * name before any SQL runs, unless `columns` leaves them out.
+ *
  * The SQL is portable between DuckDB and Snowflake: `date_trunc`, `trim(x, chars)`, `chr`, `cast`,
  * positional ORDER BY and `nulls last` mean the same on both.
  * https://docs.snowflake.com/en/sql-reference/functions/date_trunc
  * https://duckdb.org/docs/stable/sql/functions/date
  */
 import { InvalidInputError } from '../errors';
-import { quoteTable, tableLabel } from '../warehouse/identifiers';
-import type { ColumnInfo, Engine, TableRef } from '../warehouse/port';
+import { tableLabel } from '../warehouse/identifiers';
+import { resultName, type ColumnInfo, type Engine, type TableRef } from '../warehouse/port';
 
 export type ColumnRole = 'month_key' | 'month' | 'sum' | 'group';
 
 export interface PlannedColumn extends ColumnInfo {
   role: ColumnRole;
+  /** The output column's name (the SQL alias, the key in streamed rows, the manifest name). */
+  output: string;
+  /** The output type every format writes exactly: INTEGER, BIGINT, DECIMAL(p,s), DOUBLE, DATE, TIMESTAMP, BOOLEAN, VARCHAR. */
+  outputType: string;
 }
 
 export interface PlanOptions {
+  /** The table as the user named it (manifest and key prefix); default: the catalog's parts. */
+  label?: string;
   /** Keep only these columns (the month key is always kept). Default: every column. */
   columns?: string[];
   dateColumn?: string;
@@ -41,7 +59,10 @@ export interface PlanOptions {
 }
 
 export interface TransferPlan {
+  /** The table, its parts as the catalog spells them (quoted as they are). */
   table: TableRef;
+  /** The table as the user named it. */
+  label: string;
   engine: Engine;
   /** The output columns, in table order. */
   columns: PlannedColumn[];
@@ -49,6 +70,8 @@ export interface TransferPlan {
   tableColumns: ColumnInfo[];
   /** Name of the month key column (as introspected). */
   monthKey: string;
+  /** Its output name. */
+  monthKeyOutput: string;
 }
 
 /** The partition of rows whose month key is NULL (they are written last). */
@@ -59,15 +82,72 @@ const WHITESPACE_CODES = [32, 9, 10, 13, 11, 12];
 const WHITESPACE_SQL = WHITESPACE_CODES.map((c) => `chr(${c})`).join(' || ');
 
 /**
- * Quote a column name as the catalog spells it. Column names come from introspection, not from the
- * user (user-given names are only matched against them), so they may be any identifier, including
- * quoted mixed-case or spaced ones; doubling `"` is the SQL standard escape on both engines.
- * The Snowflake adapter reports upper-case (unquoted) names in lower case, so there an all-lower-case
- * name is quoted upper-case again.
+ * Quote a name exactly as the catalog spells it. Column and table names come from introspection, not
+ * from the user (user-given names are only matched against them), so they may be any identifier,
+ * including quoted lower-case, mixed-case or spaced ones; doubling `"` is the SQL standard escape on
+ * both engines. https://docs.snowflake.com/en/sql-reference/identifiers-syntax
  */
-export function quoteColumn(name: string, engine: Engine = 'duckdb'): string {
-  const actual = engine === 'snowflake' && name === name.toLowerCase() ? name.toUpperCase() : name;
-  return `"${actual.replace(/"/g, '""')}"`;
+export function quoteColumn(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function quoteTableExact(table: TableRef): string {
+  return [table.database, table.schema, table.table]
+    .filter((p): p is string => p !== undefined)
+    .map(quoteColumn)
+    .join('.');
+}
+
+/** `(p, s)` of a fixed-point type name, if it has them. */
+function precisionScale(type: string): { precision: number; scale: number } | undefined {
+  const m = /\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)\s*$/.exec(type);
+  return m ? { precision: Number(m[1]), scale: Number(m[2] ?? 0) } : undefined;
+}
+
+const FLOAT_TYPE = /^(FLOAT|FLOAT4|FLOAT8|REAL|DOUBLE|DOUBLE PRECISION)\b/i;
+const SMALL_INT_TYPE = /^(TINYINT|SMALLINT|INTEGER|INT|UTINYINT|USMALLINT|INT1|INT2|INT4|BYTEINT)$/i;
+const BIG_INT_TYPE = /^(BIGINT|INT8|UINTEGER)$/i;
+const WIDE_INT_TYPE = /^(UBIGINT|HUGEINT|UHUGEINT)$/i;
+
+/** Scale of an exact numeric type (0 for integers); undefined for floating point. */
+function exactScale(type: string, engine: Engine): number | undefined {
+  const t = type.trim();
+  if (FLOAT_TYPE.test(t)) return undefined;
+  if (SMALL_INT_TYPE.test(t) || BIG_INT_TYPE.test(t) || WIDE_INT_TYPE.test(t)) return 0;
+  // DuckDB's bare DECIMAL is DECIMAL(18,3), Snowflake's bare NUMBER is NUMBER(38,0)
+  return precisionScale(t)?.scale ?? (engine === 'duckdb' ? 3 : 0);
+}
+
+/** The type a numeric column keeps when it is grouped, as the encoders name it. */
+function groupedNumberType(type: string, engine: Engine): string {
+  const t = type.trim();
+  if (FLOAT_TYPE.test(t)) return 'DOUBLE';
+  if (SMALL_INT_TYPE.test(t)) return 'INTEGER';
+  if (BIG_INT_TYPE.test(t)) return 'BIGINT';
+  if (WIDE_INT_TYPE.test(t)) return 'DECIMAL(38,0)';
+  const ps = precisionScale(t) ?? (engine === 'duckdb' ? { precision: 18, scale: 3 } : { precision: 38, scale: 0 });
+  if (ps.scale === 0 && ps.precision <= 18) return 'BIGINT';
+  return `DECIMAL(${ps.precision},${ps.scale})`;
+}
+
+function outputTypeOf(c: ColumnInfo, role: ColumnRole, engine: Engine): string {
+  if (role === 'month_key' || role === 'month') return 'DATE';
+  if (role === 'sum') {
+    const scale = exactScale(c.type, engine);
+    return scale === undefined ? 'DOUBLE' : `DECIMAL(38,${scale})`;
+  }
+  switch (c.kind) {
+    case 'number':
+      return groupedNumberType(c.type, engine);
+    case 'date':
+      return 'DATE';
+    case 'timestamp':
+      return 'TIMESTAMP';
+    case 'boolean':
+      return 'BOOLEAN';
+    default:
+      return 'VARCHAR';
+  }
 }
 
 export function planTransfer(
@@ -76,7 +156,7 @@ export function planTransfer(
   columns: ColumnInfo[],
   options: PlanOptions = {},
 ): TransferPlan {
-  const label = tableLabel(table);
+  const label = options.label ?? tableLabel(table);
   if (columns.length === 0) {
     throw new InvalidInputError(`table ${label} does not exist or has no columns visible to this role`);
   }
@@ -139,6 +219,14 @@ export function planTransfer(
   }
 
   const output = kept ? columns.filter((c) => kept.has(c.name) || c.name === monthKey.name) : columns;
+  const unsupported = output.filter((c) => c.kind === 'other');
+  if (unsupported.length > 0) {
+    throw new InvalidInputError(
+      `table ${label} has columns the transfer cannot aggregate or write: ` +
+        `${unsupported.map((c) => `${c.name} ${c.type}`).join(', ')} ` +
+        '(supported: numbers, dates, timestamps, text, booleans); leave them out with the columns option',
+    );
+  }
   const planned = output.map((c): PlannedColumn => {
     let role: ColumnRole;
     if (c.name === monthKey.name) role = 'month_key';
@@ -147,9 +235,28 @@ export function planTransfer(
     else if (c.kind === 'number')
       role = sumNames === undefined || sumNames.includes(c.name) ? 'sum' : 'group';
     else role = 'group';
-    return { ...c, role };
+    const name = resultName(c.name, engine);
+    return { ...c, role, output: name, outputType: outputTypeOf(c, role, engine) };
   });
-  return { table, engine, columns: planned, tableColumns: columns, monthKey: monthKey.name };
+  const seen = new Map<string, string>();
+  for (const c of planned) {
+    const other = seen.get(c.output.toLowerCase());
+    if (other !== undefined) {
+      throw new InvalidInputError(
+        `columns ${other} and ${c.name} of ${label} would both be written as ${c.output}: keep only one with the columns option`,
+      );
+    }
+    seen.set(c.output.toLowerCase(), c.name);
+  }
+  return {
+    table,
+    label,
+    engine,
+    columns: planned,
+    tableColumns: columns,
+    monthKey: monthKey.name,
+    monthKeyOutput: planned.find((c) => c.role === 'month_key')!.output,
+  };
 }
 
 /** The `columns` option resolved to catalog names; an empty or repeated list is an error. */
@@ -165,9 +272,9 @@ function keptColumns(names: string[], find: (name: string, option: string) => Co
   return kept;
 }
 
-/** The output expression of a column (aliased to its own name). */
-function selectExpression(c: PlannedColumn, engine: Engine): string {
-  const q = quoteColumn(c.name, engine);
+/** The output expression of a column (aliased to its output name). */
+function selectExpression(c: PlannedColumn): string {
+  const q = quoteColumn(c.name);
   switch (c.role) {
     case 'month_key':
     case 'month':
@@ -180,10 +287,10 @@ function selectExpression(c: PlannedColumn, engine: Engine): string {
 }
 
 /** True for a row whose every column is NULL or whitespace-only text. */
-export function blankRowPredicate(columns: ColumnInfo[], engine: Engine = 'duckdb'): string {
+export function blankRowPredicate(columns: ColumnInfo[]): string {
   return columns
     .map((c) => {
-      const q = quoteColumn(c.name, engine);
+      const q = quoteColumn(c.name);
       return c.kind === 'text' ? `(${q} is null or trim(${q}, ${WHITESPACE_SQL}) = '')` : `${q} is null`;
     })
     .join('\n     and ');
@@ -194,15 +301,13 @@ export function blankRowPredicate(columns: ColumnInfo[], engine: Engine = 'duckd
  * by the month key (NULL month last) so the caller can write one month at a time.
  */
 export function buildAggregateSql(plan: TransferPlan, opts: { orderByMonth?: boolean } = {}): string {
-  const select = plan.columns.map(
-    (c) => `${selectExpression(c, plan.engine)} as ${quoteColumn(c.name, plan.engine)}`,
-  );
-  const groupBy = plan.columns.filter((c) => c.role !== 'sum').map((c) => selectExpression(c, plan.engine));
+  const select = plan.columns.map((c) => `${selectExpression(c)} as ${quoteColumn(c.output)}`);
+  const groupBy = plan.columns.filter((c) => c.role !== 'sum').map(selectExpression);
   const keyPosition = plan.columns.findIndex((c) => c.name === plan.monthKey) + 1;
   const lines = [
     `select ${select.join(',\n       ')}`,
-    `from ${quoteTable(plan.table, plan.engine)}`,
-    `where not (${blankRowPredicate(plan.tableColumns, plan.engine)})`,
+    `from ${quoteTableExact(plan.table)}`,
+    `where not (${blankRowPredicate(plan.tableColumns)})`,
   ];
   if (groupBy.length > 0) lines.push(`group by ${groupBy.join(', ')}`);
   if (opts.orderByMonth ?? true) lines.push(`order by ${keyPosition} nulls last`);
@@ -230,8 +335,9 @@ export interface UnloadSqlOptions {
  * parallel, straight to the stage's bucket; nothing streams through the Lambda.
  * - `PARTITION BY` an expression gives the `month=YYYY-MM/` prefixes (NULL month -> `month=__null__`).
  * - JSON unloads need exactly one column of type OBJECT: `object_construct_keep_null(*)` keeps
- *   NULL columns as JSON nulls, like the streamed format, and the partition reads the month back
- *   out of that object.
+ *   NULL columns as JSON nulls, like the streamed format, and takes its keys from the aggregation's
+ *   aliases (the output names), so the files carry the streamed mode's names; the partition reads
+ *   the month back out of that object. CSV headers and Parquet columns take the aliases too.
  * - `DETAILED_OUTPUT = TRUE` returns one row per file (FILE_NAME, FILE_SIZE, ROW_COUNT): the manifest.
  * https://docs.snowflake.com/en/sql-reference/sql/copy-into-location
  * https://docs.snowflake.com/en/user-guide/data-unload-considerations
@@ -245,7 +351,8 @@ export function buildUnloadSql(plan: TransferPlan, opts: UnloadSqlOptions): stri
     throw new InvalidInputError('max_file_size must be between 1 byte and 5 GB');
   }
   const aggregate = buildAggregateSql(plan, { orderByMonth: false });
-  const key = quoteColumn(plan.monthKey, plan.engine);
+  // the aggregation's output column, by its alias (the same name the streamed files use)
+  const key = quoteColumn(plan.monthKeyOutput);
   const json = opts.format === 'jsonl.gz';
   // JSON: the single OBJECT column is all there is, so the month is read back out of it
   const monthExpr = json ? `row_object:${key}::date` : key;

@@ -70,6 +70,7 @@ export async function runUnload(ctx: {
   s3: S3Client;
   config: Config;
   log: Logger;
+  beforeCommit: () => Promise<void>;
 }): Promise<RunOutcome> {
   const { plan, req } = ctx;
   if (ctx.warehouse.engine !== 'snowflake' || ctx.config.warehouse.engine !== 'snowflake') {
@@ -114,6 +115,7 @@ export async function runUnload(ctx: {
     parts,
     extra: { ...manifestExtras(plan, req, ctx.runId, sql), stage: ctx.config.warehouse.exportStage },
   });
+  await ctx.beforeCommit();
   const manifestKey = await putManifest(ctx.s3, manifest);
   return {
     manifestKey,

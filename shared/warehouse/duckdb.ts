@@ -21,12 +21,16 @@ import { defaultRegistry } from '../datasets';
 import { ingestSchemaStatements } from '../ingest/schema';
 import { sqlRoot } from '../paths';
 import { duckdbDialect } from './dialect';
+import { duckdbFindTablesSql, groupTables } from './duckdb-catalog';
 import {
-  columnKind,
+  decimalText,
+  onlyTable,
   type ColumnInfo,
   type Param,
   type Row,
   type Scalar,
+  type StreamOptions,
+  type TableDescription,
   type TableRef,
   type Warehouse,
 } from './port';
@@ -139,7 +143,34 @@ function cachedText(key: (v: DuckDBValue) => number | bigint): ColumnReader {
   };
 }
 
-function columnReader(type: DuckDBType): ColumnReader {
+/**
+ * `exactNumbers` (see StreamOptions): decimals with a scale or wider than 15 digits, and the 64- and
+ * 128-bit integers, as their exact text whatever the value; everything else as columnReader gives it.
+ */
+function exactReader(type: DuckDBType): ColumnReader | undefined {
+  switch (type.typeId) {
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UHUGEINT:
+      return (v) => (v === null ? null : String(v as bigint));
+    case DuckDBTypeId.DECIMAL: {
+      const { width, scale } = type as unknown as { width: number; scale: number };
+      if (scale === 0 && width <= 15) return undefined;
+      return (v) => {
+        if (v === null) return null;
+        const d = v as { value: bigint | number; scale: number };
+        return decimalText(BigInt(d.value), d.scale);
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function columnReader(type: DuckDBType, options: StreamOptions = {}): ColumnReader {
+  const exact = options.exactNumbers ? exactReader(type) : undefined;
+  if (exact) return exact;
   switch (type.typeId) {
     case DuckDBTypeId.VARCHAR:
     case DuckDBTypeId.BOOLEAN:
@@ -229,7 +260,7 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
-  async *stream(sql: string, params?: readonly Param[]): AsyncIterable<Row[]> {
+  async *stream(sql: string, params?: readonly Param[], options: StreamOptions = {}): AsyncIterable<Row[]> {
     const pinned = this.pinned;
     const connection = pinned ?? (await (await this.instance()).connect());
     try {
@@ -240,7 +271,7 @@ export class DuckDbWarehouse implements Warehouse {
         throw classifyError(err);
       }
       const names = result.deduplicatedColumnNames();
-      const readers = result.columnTypes().map(columnReader);
+      const readers = result.columnTypes().map((t) => columnReader(t, options));
       for (let chunk = await result.fetchChunk(); chunk; chunk = await result.fetchChunk()) {
         const count = chunk.rowCount;
         if (count === 0) break;
@@ -274,21 +305,12 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   async describeTable(table: TableRef): Promise<ColumnInfo[]> {
-    const rows = await this.query<{ column_name: string; data_type: string }>(
-      `select column_name, data_type from information_schema.columns
-        where lower(table_name) = lower(?)
-          and (? is null or lower(table_schema) = lower(?))
-          and (? is null or lower(table_catalog) = lower(?))
-        order by ordinal_position`,
-      [
-        table.table,
-        table.schema ?? null,
-        table.schema ?? null,
-        table.database ?? null,
-        table.database ?? null,
-      ],
-    );
-    return rows.map((r) => ({ name: r.column_name, type: r.data_type, kind: columnKind(r.data_type) }));
+    return onlyTable(await this.findTables(table), table);
+  }
+
+  async findTables(table: TableRef): Promise<TableDescription[]> {
+    const { sql, params } = duckdbFindTablesSql(table);
+    return groupTables(await this.query(sql, params));
   }
 
   async close(): Promise<void> {

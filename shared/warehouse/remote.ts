@@ -7,8 +7,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { TerminalError, TransientError } from '../errors';
-import type { ColumnInfo, Param, Row, TableRef, Warehouse } from './port';
 import { duckdbDialect } from './dialect';
+import { duckdbFindTablesSql, groupTables } from './duckdb-catalog';
+import type { ColumnInfo, Param, Row, StreamOptions, TableDescription, TableRef, Warehouse } from './port';
 
 export interface StackInfo {
   pid: number;
@@ -87,11 +88,11 @@ export class RemoteWarehouse implements Warehouse {
     await this.call('script', { sql });
   }
 
-  async *stream(sql: string, p?: readonly Param[]): AsyncIterable<Row[]> {
+  async *stream(sql: string, p?: readonly Param[], options?: StreamOptions): AsyncIterable<Row[]> {
     const res = await fetch(`${this.url}/v1/stream`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sql, params: params(p), tx: this.tx }),
+      body: JSON.stringify({ sql, params: params(p), tx: this.tx, options }),
     });
     if (!res.ok || !res.body) {
       const payload = (await res.json().catch(() => ({}))) as { error?: string };
@@ -125,6 +126,11 @@ export class RemoteWarehouse implements Warehouse {
 
   async describeTable(table: TableRef): Promise<ColumnInfo[]> {
     return (await this.call<{ columns: ColumnInfo[] }>('describe', { table })).columns;
+  }
+
+  async findTables(table: TableRef): Promise<TableDescription[]> {
+    const { sql, params: p } = duckdbFindTablesSql(table);
+    return groupTables(await this.query(sql, p));
   }
 
   async close(): Promise<void> {

@@ -9,9 +9,12 @@
  * - Statements run one at a time on that connection (a mutex): Snowflake transactions belong to the
  *   session, so a statement from elsewhere must never slip into someone's BEGIN ... COMMIT.
  * - Values come back in the port's shapes (see ./port.ts): numbers as numbers (integers beyond 2^53 as
- *   strings), TIMESTAMP_NTZ as 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC session), unquoted (upper-case)
- *   column names in lower case, as SQLAlchemy's Snowflake dialect does, so portable code reads
- *   `row.customer_id` on both engines.
+ *   strings; with `exactNumbers`, fixed-point and wide integer columns as their exact text, which the
+ *   driver hands over untouched because NUMBER is fetched as a string), TIMESTAMP_NTZ as
+ *   'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC session), unquoted (upper-case) column names of results in
+ *   lower case, as SQLAlchemy's Snowflake dialect does, so portable code reads `row.customer_id` on
+ *   both engines. `describeTable` reports names exactly as the catalog has them.
+ *   https://docs.snowflake.com/en/developer-guide/node-js/nodejs-driver-consume#fetching-data-types-as-strings
  * - Large results stream (`streamResult: true` + `statement.streamRows()`), never buffered whole.
  *   https://docs.snowflake.com/en/developer-guide/node-js/nodejs-driver-consume
  * - The driver logs through the project's logger, never to snowflake.log or the console.
@@ -30,7 +33,20 @@ import { ConfigError, TransientError, classifyError, errorMessage } from '../err
 import { logger as rootLogger, type Logger } from '../logger';
 import { getSnowflakeCredentials, type SnowflakeCredentials } from '../secrets';
 import { quoteIdent } from './identifiers';
-import { columnKind, type ColumnInfo, type Param, type Row, type Scalar, type TableRef, type Warehouse } from './port';
+import { groupTables } from './duckdb-catalog';
+import {
+  fixedScaleText,
+  onlyTable,
+  resultName,
+  type ColumnInfo,
+  type Param,
+  type Row,
+  type Scalar,
+  type StreamOptions,
+  type TableDescription,
+  type TableRef,
+  type Warehouse,
+} from './port';
 import { splitStatements } from './split-statements';
 import { snowflakeDialect } from './dialect';
 
@@ -152,12 +168,12 @@ export class SnowflakeWarehouse implements Warehouse {
     });
   }
 
-  async *stream(sql: string, params?: readonly Param[]): AsyncIterable<Row[]> {
+  async *stream(sql: string, params?: readonly Param[], options: StreamOptions = {}): AsyncIterable<Row[]> {
     // the lock covers execution only: once the result exists, its chunks are fetched by URL and
     // another statement may use the session
     const { statement } = await this.locked(() => this.run(sql, params, true));
     const names = columnNames(statement);
-    const convert = converters(statement);
+    const convert = converters(statement, options);
     const rows = statement.streamRows({ fetchAsString: FETCH_AS_STRING });
     let batch: Row[] = [];
     try {
@@ -199,8 +215,12 @@ export class SnowflakeWarehouse implements Warehouse {
     });
   }
 
-  describeTable(table: TableRef): Promise<ColumnInfo[]> {
-    return describe(this, this.cfg.database, table);
+  async describeTable(table: TableRef): Promise<ColumnInfo[]> {
+    return onlyTable(await this.findTables(table), table);
+  }
+
+  findTables(table: TableRef): Promise<TableDescription[]> {
+    return findTables(this, this.cfg.database, table);
   }
 
   async close(): Promise<void> {
@@ -400,9 +420,12 @@ class SnowflakeTransaction implements Warehouse {
     for (const sql of splitStatements(script)) await this.run(sql, undefined);
   }
 
-  async *stream(sql: string, params?: readonly Param[]): AsyncIterable<Row[]> {
+  async *stream(sql: string, params?: readonly Param[], options: StreamOptions = {}): AsyncIterable<Row[]> {
     // results read inside a transaction are small (ledger rows, keys); read them whole
-    const rows = await this.query(sql, params);
+    const { statement, rows: values } = await this.run(sql, params);
+    const names = columnNames(statement);
+    const convert = converters(statement, options);
+    const rows = (values ?? []).map((v) => toRow(names, convert, v));
     for (let i = 0; i < rows.length; i += 5000) yield rows.slice(i, i + 5000);
   }
 
@@ -410,8 +433,12 @@ class SnowflakeTransaction implements Warehouse {
     return fn(this); // nested: join the open transaction
   }
 
-  describeTable(table: TableRef): Promise<ColumnInfo[]> {
-    return describe(this, this.parent.database, table);
+  async describeTable(table: TableRef): Promise<ColumnInfo[]> {
+    return onlyTable(await this.findTables(table), table);
+  }
+
+  findTables(table: TableRef): Promise<TableDescription[]> {
+    return findTables(this, this.parent.database, table);
   }
 
   async close(): Promise<void> {
@@ -428,23 +455,32 @@ class SnowflakeTransaction implements Warehouse {
   }
 }
 
-/** Columns by introspection: INFORMATION_SCHEMA of the table's database, names as stored (upper case). */
-async function describe(wh: Warehouse, defaultDatabase: string, table: TableRef): Promise<ColumnInfo[]> {
+/**
+ * Tables by introspection: INFORMATION_SCHEMA.COLUMNS of the table's database, names as stored. The
+ * reference is unquoted identifiers, which Snowflake resolves in upper case; the session has no
+ * current schema, so an unqualified name is looked up in every schema of the database.
+ * https://docs.snowflake.com/en/sql-reference/identifiers-syntax
+ * https://docs.snowflake.com/en/sql-reference/info-schema/columns
+ */
+async function findTables(wh: Warehouse, defaultDatabase: string, table: TableRef): Promise<TableDescription[]> {
   const database = quoteIdent(table.database ?? defaultDatabase, 'snowflake');
   const schema = table.schema?.toUpperCase() ?? null;
-  const rows = await wh.query<{ column_name: string; data_type: string; numeric_precision: number | null; numeric_scale: number | null }>(
-    `select column_name, data_type, numeric_precision, numeric_scale
+  const rows = await wh.query(
+    `select table_catalog, table_schema, table_name, column_name, data_type, numeric_precision, numeric_scale
        from ${database}.information_schema.columns
       where table_name = ?
-        and (? is null or table_schema = ?)
-      order by ordinal_position`,
+        and ((? is null and table_schema <> 'INFORMATION_SCHEMA') or table_schema = ?)
+      order by table_schema, table_name, ordinal_position`,
     [table.table.toUpperCase(), schema, schema],
   );
-  return rows.map((r) => {
-    const type =
-      r.data_type === 'NUMBER' && r.numeric_precision !== null ? `NUMBER(${r.numeric_precision},${r.numeric_scale ?? 0})` : r.data_type;
-    return { name: normaliseName(r.column_name), type, kind: columnKind(type) };
-  });
+  const defaultCatalog = (table.database ?? defaultDatabase).toUpperCase();
+  return groupTables(
+    rows.map((r) => ({ ...r, table_catalog: r.table_catalog ?? defaultCatalog })),
+    (r) =>
+      r.data_type === 'NUMBER' && r.numeric_precision !== null && r.numeric_precision !== undefined
+        ? `NUMBER(${String(r.numeric_precision)},${String(r.numeric_scale ?? 0)})`
+        : String(r.data_type),
+  );
 }
 
 // ------------------------------------------------------------------ values
@@ -453,23 +489,27 @@ const FETCH_AS_STRING: Sdk.DataType[] = ['Number', 'Date'];
 
 type Converter = (v: unknown) => Scalar;
 
-/** Unquoted identifiers come back upper-case; portable code reads them lower-case. */
-export function normaliseName(name: string): string {
-  return name === name.toUpperCase() ? name.toLowerCase() : name;
-}
-
 function columnNames(statement: Sdk.RowStatement): string[] {
   const seen = new Map<string, number>();
   return (statement.getColumns() ?? []).map((c) => {
-    const base = normaliseName(c.getName());
+    const base = resultName(c.getName(), 'snowflake');
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     return n === 0 ? base : `${base}_${n}`; // same rule as DuckDB's deduplicated names
   });
 }
 
-function converters(statement: Sdk.RowStatement): Converter[] {
+/** NUMBER(p,0) with p <= 15 always fits a double exactly; wider or scaled fixed-point may not. */
+const SAFE_INTEGER_DIGITS = 15;
+
+function converters(statement: Sdk.RowStatement, options: StreamOptions = {}): Converter[] {
   return (statement.getColumns() ?? []).map((c): Converter => {
+    if (c.isNumber() && options.exactNumbers && c.getType() === 'fixed') {
+      const scale = c.getScale() ?? 0;
+      if (scale > 0 || (c.getPrecision() ?? 38) > SAFE_INTEGER_DIGITS) {
+        return (v) => (v === null || v === undefined ? null : fixedScaleText(String(v), scale));
+      }
+    }
     if (c.isNumber()) {
       const integer = c.getType() === 'fixed' && (c.getScale() ?? 0) === 0;
       return (v) => {

@@ -13,6 +13,7 @@ import { FakeSnowflake, col } from '../support/fake-snowflake';
 import { generateKeyPair, type KeyPair } from '../support/fake-snowflake/keys';
 import type { SnowflakeCredentials } from '../../shared/secrets';
 import { fakeSnowflakeConfig } from '../support/fake-snowflake/config';
+import type { Row } from '../../shared/warehouse/port';
 
 function creds(key: KeyPair): SnowflakeCredentials {
   return { privateKey: key.privateKey, privateKeyPassphrase: undefined, account: undefined, user: undefined, role: undefined, warehouse: undefined };
@@ -278,29 +279,95 @@ describe('SnowflakeWarehouse against the fake Snowflake REST API', () => {
     expect(fake.logins.map((l) => l.ok)).toEqual([false, false]);
   });
 
-  it('describes a table from INFORMATION_SCHEMA with kinds and lower-case names', async () => {
-    // Prepare
+  const catalogColumns = [
+    col.text('TABLE_CATALOG'),
+    col.text('TABLE_SCHEMA'),
+    col.text('TABLE_NAME'),
+    col.text('COLUMN_NAME'),
+    col.text('DATA_TYPE'),
+    col.int('NUMERIC_PRECISION'),
+    col.int('NUMERIC_SCALE'),
+  ];
+
+  it("describes a table from INFORMATION_SCHEMA with kinds and the catalog's spelling of each name", async () => {
+    // Prepare: one column was created quoted in lower case (as pandas and Spark loaders do)
     fake.reply(/information_schema\.columns/i, {
-      columns: [col.text('COLUMN_NAME'), col.text('DATA_TYPE'), col.int('NUMERIC_PRECISION'), col.int('NUMERIC_SCALE')],
+      columns: catalogColumns,
       rows: [
-        ['CUSTOMER_ID', 'TEXT', null, null],
-        ['PRICE', 'NUMBER', 18, 2],
-        ['PURCHASED_AT', 'TIMESTAMP_NTZ', null, null],
+        ['SHOPPING_PATTERNS', 'RAW', 'TRANSACTION_ITEMS', 'CUSTOMER_ID', 'TEXT', null, null],
+        ['SHOPPING_PATTERNS', 'RAW', 'TRANSACTION_ITEMS', 'PRICE', 'NUMBER', 18, 2],
+        ['SHOPPING_PATTERNS', 'RAW', 'TRANSACTION_ITEMS', 'purchased_at', 'TIMESTAMP_NTZ', null, null],
+        ['SHOPPING_PATTERNS', 'RAW', 'TRANSACTION_ITEMS', 'TAGS', 'ARRAY', null, null],
       ],
     });
 
     // Act
     const columns = await wh.describeTable({ schema: 'raw', table: 'transaction_items' });
 
-    // Assess
+    // Assess: names exactly as stored, so a caller quotes them as they are
     expect(columns).toEqual([
-      { name: 'customer_id', type: 'TEXT', kind: 'text' },
-      { name: 'price', type: 'NUMBER(18,2)', kind: 'number' },
+      { name: 'CUSTOMER_ID', type: 'TEXT', kind: 'text' },
+      { name: 'PRICE', type: 'NUMBER(18,2)', kind: 'number' },
       { name: 'purchased_at', type: 'TIMESTAMP_NTZ', kind: 'timestamp' },
+      { name: 'TAGS', type: 'ARRAY', kind: 'other' },
     ]);
     const stmt = fake.statements.find((s) => /information_schema/i.test(s.sql))!;
     expect(stmt.sql).toContain('"SHOPPING_PATTERNS".information_schema.columns');
     expect(stmt.binds).toEqual(['TRANSACTION_ITEMS', 'RAW', 'RAW']);
+  });
+
+  it('finds an unqualified table in every schema but INFORMATION_SCHEMA, and refuses to describe an ambiguous one', async () => {
+    // Prepare
+    fake.reply(/information_schema\.columns/i, {
+      columns: catalogColumns,
+      rows: [
+        ['SHOPPING_PATTERNS', 'PUBLIC', 'ORDERS', 'O_ORDERDATE', 'DATE', null, null],
+        ['SHOPPING_PATTERNS', 'SALES', 'ORDERS', 'O_ORDERDATE', 'DATE', null, null],
+      ],
+    });
+
+    // Act
+    const found = await wh.findTables({ table: 'orders' });
+
+    // Assess
+    expect(found.map((t) => `${t.database}.${t.schema}.${t.table}`)).toEqual([
+      'SHOPPING_PATTERNS.PUBLIC.ORDERS',
+      'SHOPPING_PATTERNS.SALES.ORDERS',
+    ]);
+    const stmt = fake.statements.find((s) => /information_schema/i.test(s.sql))!;
+    expect(stmt.sql).toMatch(/table_schema <> 'INFORMATION_SCHEMA'/);
+    expect(stmt.binds).toEqual(['ORDERS', null, null]);
+    await expect(wh.describeTable({ table: 'orders' })).rejects.toThrow(
+      /table name orders is ambiguous: it names SHOPPING_PATTERNS\.PUBLIC\.ORDERS, SHOPPING_PATTERNS\.SALES\.ORDERS/,
+    );
+  });
+
+  it('streams exact numbers as their text with exactNumbers, one JS type per column', async () => {
+    // Prepare: NUMBER(38,2) and NUMBER(38,0) beyond double precision, and a small NUMBER(9,0)
+    fake.reply(/^select/i, {
+      columns: [col.decimal('AMOUNT', 2, 38), col.decimal('N', 0, 38), col.decimal('SMALL', 0, 9), col.real('F')],
+      rows: [
+        ['99999999999999999.90', '9007199254740993', 7, 1.5],
+        ['0.10', '5', 8, 2.5],
+      ],
+    });
+
+    // Act
+    const exact: Row[] = [];
+    for await (const b of wh.stream('select 1', undefined, { exactNumbers: true })) exact.push(...b);
+    const plain: Row[] = [];
+    for await (const b of wh.stream('select 1')) plain.push(...b);
+
+    // Assess
+    expect(exact).toEqual([
+      { amount: '99999999999999999.90', n: '9007199254740993', small: 7, f: 1.5 },
+      { amount: '0.10', n: '5', small: 8, f: 2.5 },
+    ]);
+    // the default convention: the nearest double, big integers as text, small ones as numbers
+    expect(plain).toEqual([
+      { amount: 100000000000000000, n: '9007199254740993', small: 7, f: 1.5 },
+      { amount: 0.1, n: 5, small: 8, f: 2.5 },
+    ]);
   });
 
   it('closes its session on the service when closed', async () => {

@@ -15,6 +15,7 @@ import { SnowflakeWarehouse, type SnowflakeConfig } from '../../shared/warehouse
 import { FakeSnowflake, col } from '../support/fake-snowflake';
 import { generateKeyPair } from '../support/fake-snowflake/keys';
 import { fakeSnowflakeConfig, keyPairCredentials } from '../support/fake-snowflake/config';
+import { scriptRunClaims } from '../support/run-claims';
 
 const key = generateKeyPair();
 const context: TemplateContext = { categories: CATEGORIES, freshness: { maxAgeHours: 24, severity: 'error' } };
@@ -34,6 +35,7 @@ afterAll(() => setLogSink((line) => process.stderr.write(line + '\n')));
 beforeEach(async () => {
   fake = await FakeSnowflake.start({ account: 'TESTACCOUNT', user: 'TRANSFORMER', publicKeys: [key.publicKey] });
   wh = new SnowflakeWarehouse(snowflakeConfig(fake), { credentials, statementTimeoutMs: 20_000 });
+  scriptRunClaims(fake);
   // what exists before the rebuild: the tables and the view of an earlier run
   fake.reply(/from information_schema\.tables/i, {
     columns: [col.text('TABLE_SCHEMA'), col.text('TABLE_NAME'), col.text('TABLE_TYPE')],
@@ -160,13 +162,17 @@ it('withholds publishing on Snowflake when an error test fails, and records the 
   expect(result).toMatchObject({ status: 'withheld', published: false, manifest_key: null, tests: { failed: 1 } });
   const statements = sent();
   expect(statements.some((s) => /^(copy into|put|get)\b/i.test(s))).toBe(false);
-  const run = fake.statements.find((s) => /^insert into analytics\.rebuild_runs/i.test(s.sql.trim()));
-  expect(run?.binds.slice(0, 12)).toEqual([
-    'rb-sf',
-    '2024-06-03 06:00:00',
+  // recorded as running before any model is built, then settled with its outcome
+  const start = fake.statements.find((s) => /^insert into analytics\.rebuild_runs/i.test(s.sql.trim()));
+  expect(start?.sql).toMatch(/'running'/);
+  expect(start?.binds).toEqual(['rb-sf', '2024-06-03 06:00:00', '2024-06-03']);
+  expect(statements.findIndex((s) => /^insert into analytics\.rebuild_runs/i.test(s))).toBeLessThan(
+    statements.findIndex((s) => /^create or replace|__next/i.test(s)),
+  );
+  const run = fake.statements.find((s) => /^update analytics\.rebuild_runs set finished_at/i.test(s.sql.trim()));
+  expect(run?.binds.slice(0, 10)).toEqual([
     '2024-06-03 06:00:00',
     'withheld',
-    '2024-06-03',
     8,
     loadModels().map((m) => m.name).join(','),
     result.tests.passed,
@@ -174,7 +180,13 @@ it('withholds publishing on Snowflake when an error test fails, and records the 
     1,
     false,
     null,
+    '[]',
   ]);
+  expect(run?.binds.slice(-2)).toEqual(['rb-sf', '2024-06-03 06:00:00']);
+  // one rebuild at a time: the claim on scope 'rebuild' is taken before the run is recorded
+  const claim = fake.statements.find((s) => /^insert into analytics\.run_claims \(/i.test(s.sql.trim()));
+  expect(claim?.binds[0]).toBe('rebuild');
+  expect(fake.statements.indexOf(claim!)).toBeLessThan(fake.statements.indexOf(start!));
   // the run table is created before the insert, idempotently
   expect(statements.findIndex((s) => /^create table if not exists analytics\.rebuild_runs/i.test(s))).toBeLessThan(
     statements.findIndex((s) => /^insert into analytics\.rebuild_runs/i.test(s)),

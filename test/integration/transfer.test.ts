@@ -3,6 +3,7 @@
  * Every output is compared with an independent computation (test/support/transfer-oracle.ts) over
  * the raw rows of the same table.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,12 +15,14 @@ import { resetConfig } from '../../shared/config';
 import { InvalidInputError } from '../../shared/errors';
 import type { Manifest } from '../../shared/publish';
 import { setS3Client } from '../../shared/storage/object-store';
-import { transferData } from '../../shared/transfer';
+import { CLAIMS_TABLE, fingerprintOf, tryClaim } from '../../shared/publish/claims';
+import { parseTransferRequest, transferData } from '../../shared/transfer';
 import { setWarehouse } from '../../shared/warehouse';
 import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
 import type { Row, Warehouse } from '../../shared/warehouse/port';
 import { startLocalS3, type LocalS3Server } from '../support/local-s3';
 import {
+  exactDecimalSum,
   expectedPartition,
   expectedTransfer,
   sortRows,
@@ -35,7 +38,7 @@ let wh: DuckDbWarehouse;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'transfer-it-'));
-  server = await startLocalS3({ buckets: [BUCKET, 'other'] });
+  server = await startLocalS3({ buckets: [BUCKET, 'other', 'landing'] });
   client = server.client();
   process.env.S3_ENDPOINT = server.endpoint;
   process.env.DUCKDB_PATH = path.join(dir, 'w.duckdb');
@@ -320,6 +323,7 @@ describe('transfer edge cases', () => {
         throw new Error('not expected');
       },
       describeTable: async (t) => (calls.push(`describe ${JSON.stringify(t)}`), []),
+      findTables: async (t) => (calls.push(`find ${JSON.stringify(t)}`), []),
       close: async () => undefined,
     };
 
@@ -386,25 +390,132 @@ describe('transfer edge cases', () => {
         ]),
       );
     if (format === 'csv.gz') {
-      expect(sortRows(written)).toEqual(sortRows(expected.map(asText)));
+      // numbers are compared as numbers: CSV writes decimals with their scale ('12.50')
+      const numeric = new Set(manifest.columns.filter((c) => c.kind === 'number').map((c) => c.name));
+      const numbersAsNumbers = (r: Row) =>
+        Object.fromEntries(Object.entries(r).map(([k, v]) => [k, numeric.has(k) && v !== '' ? Number(v) : v]));
+      expect(sortRows(written.map(numbersAsNumbers))).toEqual(sortRows(expected.map(asText).map(numbersAsNumbers)));
     } else {
       expect(sortRows(written)).toEqual(sortRows(expected));
     }
   });
 
-  it('a rerun with the same run_id rewrites the same keys and nothing else', async () => {
+  /** The real warehouse, its aggregation counted and slowed down so two runs overlap. */
+  function slowWarehouse(delayMs: number): { warehouse: Warehouse; aggregations: () => number } {
+    let count = 0;
+    const warehouse: Warehouse = Object.assign(Object.create(wh) as Warehouse, {
+      engine: 'duckdb' as const,
+      findTables: wh.findTables.bind(wh),
+      describeTable: wh.describeTable.bind(wh),
+      stream: async function* (sql: string, params?: never, options?: never) {
+        if (/group by/i.test(sql)) count++;
+        for await (const batch of wh.stream(sql, params, options)) {
+          await new Promise((r) => setTimeout(r, delayMs));
+          // small batches: more interleaving between the two runs' uploads
+          for (let i = 0; i < batch.length; i += 50) yield batch.slice(i, i + 50);
+        }
+      },
+    });
+    return { warehouse, aggregations: () => count };
+  }
+
+  /** Every part of the manifest is what the manifest says: its bytes, its SHA-256, valid gzip. */
+  async function expectPartsMatchManifest(manifest: Manifest): Promise<void> {
+    for (const part of manifest.parts) {
+      const bytes = await getBytes(part.key);
+      expect({ key: part.key, bytes: bytes.length, sha256: crypto.createHash('sha256').update(bytes).digest('hex') }).toEqual({
+        key: part.key,
+        bytes: part.bytes,
+        sha256: part.sha256,
+      });
+      expect(() => zlib.gunzipSync(bytes)).not.toThrow();
+    }
+  }
+
+  it('two transfers with the same run_id at once: one run writes, both return its result', async () => {
+    // Prepare
+    const { rows, columns } = await rawRows('ORDERS_100K');
+    const expected = expectedTransfer(rows, columns);
+    const slow = slowWarehouse(5);
+    const request = { source_table: 'ORDERS_100K', destination_s3_bucket: BUCKET, run_id: 'twice-at-once' };
+
+    // Act
+    const [a, b] = await Promise.all([
+      transferData(request, { warehouse: slow.warehouse, pollMs: 50 }),
+      transferData(request, { warehouse: slow.warehouse, pollMs: 50 }),
+    ]);
+
+    // Assess: the same result (the first run's, timestamp included), one aggregation, parts intact
+    expect(b).toEqual(a);
+    expect(slow.aggregations()).toBe(1);
+    const manifest = await readManifest(a.file_name);
+    await expectPartsMatchManifest(manifest);
+    expect(sortRows((await readParts(manifest)).flatMap((p) => p.rows))).toEqual(sortRows(expected));
+    expect(await listKeys('transfer/ORDERS_100K/twice-at-once/')).toEqual(
+      [a.file_name, ...manifest.parts.map((p) => p.key)].sort(),
+    );
+  });
+
+  it('a repeat after the run finished returns the first result and writes nothing', async () => {
     // Prepare
     const request = { source_table: 'LOCATIONS_595', destination_s3_bucket: BUCKET, run_id: 'fixed-run' };
     const first = await transferData(request);
     const keysFirst = await listKeys('transfer/LOCATIONS_595/fixed-run/');
+    const manifestBytes = await getBytes(first.file_name);
+    const counted = slowWarehouse(0);
 
     // Act
-    const second = await transferData(request);
+    const second = await transferData(request, { warehouse: counted.warehouse });
 
     // Assess
-    expect(second.file_name).toBe(first.file_name);
+    expect(second).toEqual(first);
+    expect(counted.aggregations()).toBe(0);
     expect(await listKeys('transfer/LOCATIONS_595/fixed-run/')).toEqual(keysFirst);
-    expect(second.row_count).toBe(first.row_count);
+    expect(await getBytes(first.file_name)).toEqual(manifestBytes);
+  });
+
+  it('identical requests without a run_id at once are one run', async () => {
+    // Prepare
+    const slow = slowWarehouse(5);
+    const request = { source_table: 'LOCATIONS_595', destination_s3_bucket: BUCKET, prefix: 'no-run-id' };
+
+    // Act
+    const [a, b] = await Promise.all([
+      transferData(request, { warehouse: slow.warehouse, pollMs: 50 }),
+      transferData(request, { warehouse: slow.warehouse, pollMs: 50 }),
+    ]);
+
+    // Assess
+    expect(b).toEqual(a);
+    expect(slow.aggregations()).toBe(1);
+    expect((await listKeys('no-run-id/LOCATIONS_595/')).filter((k) => k.endsWith('_manifest.json'))).toEqual([a.file_name]);
+  });
+
+  it('a run_id reused for a different request is refused', async () => {
+    await transferData({ source_table: 'LOCATIONS_595', destination_s3_bucket: BUCKET, run_id: 'reused' });
+    await expect(
+      transferData({ source_table: 'LOCATIONS_595', destination_s3_bucket: BUCKET, run_id: 'reused', format: 'csv.gz' }),
+    ).rejects.toThrow(/run_id reused was already used for a different request/);
+  });
+
+  it('takes over from a run that died holding the claim (its lease ran out)', async () => {
+    // Prepare: a claim as a killed run leaves it: running, never renewed, lease already over
+    const request = { source_table: 'LOCATIONS_595', destination_s3_bucket: BUCKET, run_id: 'after-a-crash' };
+    const scope = `transfer:s3://${BUCKET}/transfer/LOCATIONS_595/after-a-crash`;
+    const dead = await tryClaim(
+      wh,
+      { scope, requestKey: scope, fingerprint: fingerprintOf(parseTransferRequest(request)), runId: 'after-a-crash' },
+      { leaseMs: 1, now: () => new Date(Date.now() - 60_000) },
+    );
+    expect(dead.kind).toBe('acquired');
+
+    // Act
+    const result = await transferData(request);
+
+    // Assess
+    expect(result.row_count).toBeGreaterThan(0);
+    const claims = await wh.query(`select status from ${CLAIMS_TABLE} where scope = ? order by started_at`, [scope]);
+    expect(claims.map((c) => c.status)).toEqual(['abandoned', 'succeeded']);
   });
 
   it('a failure while streaming leaves no manifest, no part and no open multipart upload', async () => {
@@ -412,6 +523,7 @@ describe('transfer edge cases', () => {
     const failing: Warehouse = Object.assign(Object.create(wh) as Warehouse, {
       engine: 'duckdb' as const,
       describeTable: wh.describeTable.bind(wh),
+      findTables: wh.findTables.bind(wh),
       stream: async function* (sql: string) {
         let n = 0;
         for await (const batch of wh.stream(sql)) {
@@ -431,6 +543,134 @@ describe('transfer edge cases', () => {
     await expect(attempt).rejects.toThrow(/connection reset/);
     expect(await listKeys('transfer/ORDERS_100K/will-fail/')).toEqual([]);
     expect(server.openUploads(BUCKET)).toEqual([]);
+  });
+
+  it('an array column is named in a clear error before any SQL; left out with columns, the rest transfers', async () => {
+    // Prepare
+    await table('WITH_ARRAY', 'tags integer[], n integer, d date', `([1, 2], 3, '2024-01-05'), (null, 4, '2024-01-09')`);
+    const statements: string[] = [];
+    const recording: Warehouse = Object.assign(Object.create(wh) as Warehouse, {
+      engine: 'duckdb' as const,
+      findTables: wh.findTables.bind(wh),
+      describeTable: wh.describeTable.bind(wh),
+      stream: (sql: string, params?: never, options?: never) => (statements.push(sql), wh.stream(sql, params, options)),
+      query: (sql: string, params?: never) => (statements.push(sql), wh.query(sql, params)),
+    });
+
+    // Act / Assess: refused by name, no aggregation sent, nothing written
+    await expect(
+      transferData({ source_table: 'WITH_ARRAY', destination_s3_bucket: BUCKET, run_id: 'arr' }, { warehouse: recording }),
+    ).rejects.toThrow(/WITH_ARRAY has columns the transfer cannot aggregate or write: tags INTEGER\[\]/);
+    expect(statements.some((s) => /group by/i.test(s))).toBe(false);
+    expect(await listKeys('transfer/WITH_ARRAY/arr/')).toEqual([]);
+    // without it the table transfers (blank rows still judged on every column)
+    const { expected } = await expectTransferMatchesOracle('WITH_ARRAY', { columns: ['n'] });
+    expect(expected).toEqual([{ n: 7, d: '2024-01-01' }]);
+  });
+
+  it('an unqualified name found in two schemas is refused naming both; schema.table picks one', async () => {
+    // Prepare
+    await wh.execute('create schema if not exists ops');
+    await table('TWICE', 'd date, n integer', `('2024-01-01', 1)`);
+    await wh.execute(`create or replace table ops."TWICE" (d date, n integer)`);
+    await wh.execute(`insert into ops."TWICE" values ('2024-02-01', 5)`);
+    const [{ db }] = (await wh.query('select current_database() as db')) as [{ db: string }];
+
+    // Act / Assess
+    await expect(transferData({ source_table: 'TWICE', destination_s3_bucket: BUCKET })).rejects.toThrow(
+      new RegExp(`table name TWICE is ambiguous: it names ${db}\\.main\\.TWICE, ${db}\\.ops\\.TWICE; give it as schema.table`),
+    );
+    const result = await transferData({ source_table: 'ops.TWICE', destination_s3_bucket: BUCKET });
+    const rows = (await readParts(await readManifest(result.file_name))).flatMap((p) => p.rows);
+    expect(rows).toEqual([{ d: '2024-02-01', n: 5 }]);
+  });
+
+  it('never writes into the landing bucket, even with no allowed-bucket list', async () => {
+    // Prepare: the landing bucket exists and no TRANSFER_ALLOWED_BUCKETS is set
+
+    // Act / Assess
+    await expect(
+      transferData({ source_table: 'LOCATIONS_595', destination_s3_bucket: 'landing' }),
+    ).rejects.toThrow(/destination bucket landing is the landing bucket/);
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: 'landing' }));
+    expect(listed.Contents ?? []).toEqual([]);
+  });
+
+  describe('exact numbers', () => {
+    // 10 x 9999999999999999.99 = 99999999999999999.90 (more digits than a double holds), and a
+    // BIGINT sum above 2^53 in one month beside a small one in the next: one type per column
+    const big = '9999999999999999.99';
+    const huge = 2n ** 53n; // 9007199254740992
+    const inserted: Array<{ d: string; amount: string; n: string; k: string }> = [];
+    for (let i = 0; i < 10; i++) inserted.push({ d: `2024-01-0${(i % 9) + 1}`, amount: big, n: String(i === 0 ? huge : 1n), k: '1' });
+    inserted.push({ d: '2024-02-01', amount: '0.10', n: '2', k: String(huge + 1n) });
+    inserted.push({ d: '2024-02-02', amount: '0.05', n: '3', k: String(huge + 1n) });
+    beforeAll(async () => {
+      await wh.execute(`create or replace table "EXACT" (d date, amount decimal(18,2), n bigint, k bigint)`);
+      const values = inserted.map((r) => `('${r.d}', ${r.amount}, ${r.n}, ${r.k})`);
+      await wh.execute(`insert into "EXACT" values ${values.join(', ')}`);
+    });
+
+    /** The sums computed here, by BigInt from the literals inserted (not by any warehouse). */
+    function expectedSums(): Record<string, { amount: string; n: string }> {
+      const out: Record<string, { amount: string; n: string }> = {};
+      for (const month of ['2024-01', '2024-02']) {
+        const rows = inserted.filter((r) => r.d.startsWith(month));
+        out[month] = {
+          amount: exactDecimalSum(rows.map((r) => r.amount), 2)!,
+          n: exactDecimalSum(rows.map((r) => r.n), 0)!,
+        };
+      }
+      return out;
+    }
+
+    it.each(['jsonl.gz', 'csv.gz', 'parquet'] as const)('%s: sums are exact and each column has one type', async (format) => {
+      // Prepare
+      const expected = expectedSums();
+      expect(expected['2024-01']).toEqual({ amount: '99999999999999999.90', n: '9007199254741001' });
+
+      // Act: k is grouped (not summed), so its BIGINT values beyond 2^53 are written as they are
+      const result = await transferData({
+        source_table: 'EXACT',
+        destination_s3_bucket: BUCKET,
+        format,
+        sum_columns: ['amount', 'n'],
+      });
+
+      // Assess: the values, as text
+      const manifest = await readManifest(result.file_name);
+      const written: Array<Record<string, string>> = [];
+      for (const part of manifest.parts) {
+        const bytes = await getBytes(part.key);
+        if (format === 'jsonl.gz') {
+          for (const line of zlib.gunzipSync(bytes).toString('utf8').trimEnd().split('\n')) {
+            // read the number tokens as text: JSON.parse would round them to doubles
+            const m = /^\{"d":"([\d-]+)","amount":(-?[\d.]+),"n":(-?\d+),"k":(-?\d+)\}$/.exec(line);
+            expect(m).not.toBeNull();
+            written.push({ d: m![1]!, amount: m![2]!, n: m![3]!, k: m![4]! });
+          }
+        } else if (format === 'csv.gz') {
+          written.push(...(parse(zlib.gunzipSync(bytes), { columns: true }) as Array<Record<string, string>>));
+        } else {
+          const file = path.join(dir, `exact-${Date.now()}.parquet`);
+          fs.writeFileSync(file, bytes);
+          for await (const b of wh.stream(`select * from read_parquet(?)`, [file], { exactNumbers: true })) {
+            written.push(...b.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, String(v)]))));
+          }
+        }
+      }
+      expect(written).toEqual([
+        { d: '2024-01-01', amount: expected['2024-01']!.amount, n: expected['2024-01']!.n, k: '1' },
+        { d: '2024-02-01', amount: expected['2024-02']!.amount, n: expected['2024-02']!.n, k: String(huge + 1n) },
+      ]);
+      // and the manifest states the written types
+      expect(manifest.columns.map((c) => [c.name, c.output_type])).toEqual([
+        ['d', 'DATE'],
+        ['amount', 'DECIMAL(38,2)'],
+        ['n', 'DECIMAL(38,0)'],
+        ['k', 'BIGINT'],
+      ]);
+    });
   });
 
   it('refuses a bucket outside TRANSFER_ALLOWED_BUCKETS, and a bucket that does not exist', async () => {
@@ -459,7 +699,10 @@ describe('transfer edge cases', () => {
     try {
       // Act / Assess
       await expect(
-        transferData({ source_table: 'LOCATIONS_595', destination_s3_bucket: BUCKET }, { s3: deadClient }),
+        transferData(
+          { source_table: 'LOCATIONS_595', destination_s3_bucket: BUCKET, run_id: 'no-s3' },
+          { s3: deadClient },
+        ),
       ).rejects.toThrow(/is the local stack running\? Start it with `npm start`/);
     } finally {
       process.env.S3_ENDPOINT = server.endpoint;

@@ -135,3 +135,21 @@ export function expectedPartition(row: Row, monthKey: string): string {
   const v = row[monthKey];
   return v === null || v === undefined ? 'month=__null__' : `month=${String(v).slice(0, 7)}`;
 }
+
+/** Exact sum of decimal texts at `scale` ('1.5', '2.25' at 2 -> '3.75'), by scaled BigInt; null when none. */
+export function exactDecimalSum(values: Array<string | number | null>, scale: number): string | null {
+  const present = values.filter((v): v is string | number => v !== null && v !== undefined).map(String);
+  if (present.length === 0) return null;
+  const factor = 10n ** BigInt(scale);
+  let total = 0n;
+  for (const v of present) {
+    const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(v);
+    if (!m) throw new Error(`not an exact number: ${v}`);
+    const unscaled = BigInt(m[2]!) * factor + BigInt((m[3] ?? '').padEnd(scale, '0').slice(0, scale) || '0');
+    total += m[1] ? -unscaled : unscaled;
+  }
+  const negative = total < 0n;
+  const abs = negative ? -total : total;
+  const text = scale === 0 ? abs.toString() : `${abs / factor}.${(abs % factor).toString().padStart(scale, '0')}`;
+  return `${negative ? '-' : ''}${text}`;
+}

@@ -65,6 +65,7 @@ function ledgerStub(
     stream: async function* () {},
     transaction: async (fn) => fn(ledgerStub(rows)),
     describeTable: async () => [],
+    findTables: async () => [],
     close: async () => undefined,
   };
 }

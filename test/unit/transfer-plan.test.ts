@@ -11,7 +11,7 @@ import {
   planTransfer,
   quoteColumn,
 } from '../../shared/transfer';
-import type { ColumnInfo } from '../../shared/warehouse/port';
+import { columnKind, type ColumnInfo } from '../../shared/warehouse/port';
 
 const col = (name: string, type: string, kind: ColumnInfo['kind']): ColumnInfo => ({ name, type, kind });
 
@@ -144,17 +144,31 @@ describe('buildAggregateSql', () => {
     expect(buildAggregateSql(plan)).toContain(`"My ""odd"" col" as "My ""odd"" col"`);
   });
 
-  it('on Snowflake, quotes the (lower-cased by the adapter) names upper-case, and keeps mixed case', () => {
-    const plan = planTransfer({ database: 'db', schema: 'public', table: 'orders' }, 'snowflake', [
-      col('o_totalprice', 'NUMBER(12,2)', 'number'),
-      col('o_orderdate', 'DATE', 'date'),
+  it("on Snowflake, quotes the catalog's spelling exactly and names outputs as result rows do", () => {
+    // Prepare: what INFORMATION_SCHEMA says, including a column created quoted in lower case
+    const plan = planTransfer({ database: 'DB', schema: 'PUBLIC', table: 'ORDERS' }, 'snowflake', [
+      col('O_TOTALPRICE', 'NUMBER(12,2)', 'number'),
+      col('order_date', 'DATE', 'date'),
       col('userId', 'TEXT', 'text'),
     ]);
+
+    // Act
     const sql = buildAggregateSql(plan);
-    expect(sql).toContain('sum("O_TOTALPRICE") as "O_TOTALPRICE"');
+
+    // Assess
+    expect(sql).toContain('sum("O_TOTALPRICE") as "o_totalprice"');
+    expect(sql).toContain(`cast(date_trunc('month', "order_date") as date) as "order_date"`);
+    expect(sql).not.toContain('"ORDER_DATE"');
     expect(sql).toContain('from "DB"."PUBLIC"."ORDERS"');
     expect(sql).toContain('"userId" as "userId"');
-    expect(quoteColumn('o_totalprice', 'snowflake')).toBe('"O_TOTALPRICE"');
+    expect(plan.columns.map((c) => c.output)).toEqual(['o_totalprice', 'order_date', 'userId']);
+    expect(quoteColumn('order_date')).toBe('"order_date"');
+  });
+
+  it('refuses two columns that would be written under one name', () => {
+    expect(() =>
+      planTransfer({ table: 'T' }, 'snowflake', [col('ORDER_DATE', 'DATE', 'date'), col('order_date', 'DATE', 'date')]),
+    ).toThrow(/columns ORDER_DATE and order_date of T would both be written as order_date/);
   });
 
   it('with only sums besides the key, groups by the month alone; without ordering when asked', () => {
@@ -174,6 +188,88 @@ describe('buildAggregateSql', () => {
   });
 });
 
+describe('column kinds and unsupported types', () => {
+  it.each([
+    ['INTEGER[]', 'other'],
+    ['DECIMAL(18,2)[]', 'other'],
+    ['VARCHAR[3]', 'other'],
+    ['TIMESTAMP[]', 'other'],
+    ['STRUCT(x INTEGER)', 'other'],
+    ['MAP(VARCHAR, INTEGER)', 'other'],
+    ['ARRAY', 'other'],
+    ['VARIANT', 'other'],
+    ['BLOB', 'other'],
+    ['INTEGER', 'number'],
+    ['DECIMAL(18,2)', 'number'],
+    ['NUMBER(38,0)', 'number'],
+    ['DOUBLE PRECISION', 'number'],
+    ['TIMESTAMP WITH TIME ZONE', 'timestamp'],
+    ['TIMESTAMP_NTZ', 'timestamp'],
+    ['DATE', 'date'],
+    ['VARCHAR', 'text'],
+    ["ENUM('a', 'b')", 'text'],
+    ['BOOLEAN', 'boolean'],
+  ])('%s is %s', (type, kind) => {
+    expect(columnKind(type)).toBe(kind);
+  });
+
+  it('names the columns it cannot aggregate before any SQL, and takes them when columns leaves them out', () => {
+    // Prepare
+    const columns = [
+      col('TAGS', 'INTEGER[]', columnKind('INTEGER[]')),
+      col('N', 'INTEGER', 'number'),
+      col('D', 'DATE', 'date'),
+    ];
+
+    // Act / Assess
+    expect(() => planTransfer({ table: 'T' }, 'duckdb', columns)).toThrow(
+      /table T has columns the transfer cannot aggregate or write: TAGS INTEGER\[\] .*leave them out with the columns option/,
+    );
+    const plan = planTransfer({ table: 'T' }, 'duckdb', columns, { columns: ['N'] });
+    const sql = buildAggregateSql(plan);
+    expect(sql).not.toContain('sum("TAGS")');
+    expect(sql).toContain('"TAGS" is null');
+  });
+});
+
+describe('output types', () => {
+  it('sums of integers and decimals are DECIMAL(38,s), of floats DOUBLE; grouped columns keep their type', () => {
+    const plan = planTransfer({ table: 'T' }, 'duckdb', [
+      col('I', 'INTEGER', 'number'),
+      col('B', 'BIGINT', 'number'),
+      col('M', 'DECIMAL(18,2)', 'number'),
+      col('F', 'DOUBLE', 'number'),
+      col('K', 'BIGINT', 'number'),
+      col('H', 'HUGEINT', 'number'),
+      col('P', 'DECIMAL(10,4)', 'number'),
+      col('D', 'DATE', 'date'),
+      col('TS', 'TIMESTAMP', 'timestamp'),
+      col('S', 'VARCHAR', 'text'),
+    ], { sumColumns: ['I', 'B', 'M', 'F'], groupColumns: ['TS'] });
+    expect(Object.fromEntries(plan.columns.map((c) => [c.name, c.outputType]))).toEqual({
+      I: 'DECIMAL(38,0)',
+      B: 'DECIMAL(38,0)',
+      M: 'DECIMAL(38,2)',
+      F: 'DOUBLE',
+      K: 'BIGINT',
+      H: 'DECIMAL(38,0)',
+      P: 'DECIMAL(10,4)',
+      D: 'DATE',
+      TS: 'TIMESTAMP',
+      S: 'VARCHAR',
+    });
+  });
+
+  it('on Snowflake, NUMBER(p,0) up to 18 digits groups as BIGINT, wider as DECIMAL', () => {
+    const plan = planTransfer({ table: 'T' }, 'snowflake', [
+      col('A', 'NUMBER(18,0)', 'number'),
+      col('B', 'NUMBER(38,0)', 'number'),
+      col('D', 'DATE', 'date'),
+    ], { sumColumns: [] });
+    expect(plan.columns.map((c) => c.outputType)).toEqual(['BIGINT', 'DECIMAL(38,0)', 'DATE']);
+  });
+});
+
 describe('monthPartition', () => {
   it.each([
     ['2024-03-01', 'month=2024-03'],
@@ -189,22 +285,27 @@ describe('monthPartition', () => {
 });
 
 describe('buildUnloadSql (Snowflake)', () => {
-  const plan = planTransfer({ table: 'movie_ratings' }, 'snowflake', [
-    col('userid', 'NUMBER(38,0)', 'number'),
-    col('rating', 'FLOAT', 'number'),
-    col('timestamp', 'TIMESTAMP_NTZ', 'timestamp'),
+  // as INFORMATION_SCHEMA spells them: unquoted names are upper case
+  const plan = planTransfer({ table: 'MOVIE_RATINGS' }, 'snowflake', [
+    col('USERID', 'NUMBER(38,0)', 'number'),
+    col('RATING', 'FLOAT', 'number'),
+    col('TIMESTAMP', 'TIMESTAMP_NTZ', 'timestamp'),
   ]);
   const location = '@"RAW"."EXPORT_STAGE"/transfer/MOVIE_RATINGS/run-1/';
 
   it('JSON: one OBJECT column, partitioned by the month read back from it, detailed output', () => {
     const sql = buildUnloadSql(plan, { location, format: 'jsonl.gz', maxFileSize: 268435456 });
     expect(sql.split('\n')[0]).toBe(`copy into ${location}`);
+    // the object's keys are the aliases: the same lower-case names as the streamed files
     expect(sql).toContain(
-      'from (select object_construct_keep_null(*) as row_object from (\nselect sum("USERID") as "USERID"',
+      'from (select object_construct_keep_null(*) as row_object from (\nselect sum("USERID") as "userid"',
     );
+    expect(sql).toContain('sum("RATING") as "rating"');
+    expect(sql).toContain(`cast(date_trunc('month', "TIMESTAMP") as date) as "timestamp"`);
+    expect(sql).not.toMatch(/ as "[A-Z]+"/);
     expect(sql).not.toContain('order by');
     expect(sql).toContain(
-      `partition by ('month=' || coalesce(to_varchar(row_object:"TIMESTAMP"::date, 'YYYY-MM'), '__null__'))`,
+      `partition by ('month=' || coalesce(to_varchar(row_object:"timestamp"::date, 'YYYY-MM'), '__null__'))`,
     );
     expect(sql).toContain('file_format = (type = json compression = gzip)');
     expect(sql).toContain('max_file_size = 268435456');
@@ -215,8 +316,9 @@ describe('buildUnloadSql (Snowflake)', () => {
   it('CSV and Parquet: the aggregation itself, partitioned by the month key, with a header', () => {
     const csv = buildUnloadSql(plan, { location, format: 'csv.gz', maxFileSize: 1000 });
     expect(csv).toContain(
-      `partition by ('month=' || coalesce(to_varchar("TIMESTAMP", 'YYYY-MM'), '__null__'))`,
+      `partition by ('month=' || coalesce(to_varchar("timestamp", 'YYYY-MM'), '__null__'))`,
     );
+    expect(csv).toContain('sum("USERID") as "userid"');
     expect(csv).toContain(
       `type = csv compression = gzip field_optionally_enclosed_by = '"' null_if = ('') empty_field_as_null = false`,
     );
@@ -228,8 +330,8 @@ describe('buildUnloadSql (Snowflake)', () => {
   it('with columns, unloads only the kept columns; blank rows are still judged on every column', () => {
     const narrow = planTransfer(plan.table, 'snowflake', plan.tableColumns, { columns: ['rating'] });
     const sql = buildUnloadSql(narrow, { location, format: 'csv.gz', maxFileSize: 1000 });
-    expect(sql).toContain('select sum("RATING") as "RATING",');
-    expect(sql).not.toContain('as "USERID"');
+    expect(sql).toContain('select sum("RATING") as "rating",');
+    expect(sql).not.toContain('as "userid"');
     expect(sql).toContain('where not ("USERID" is null');
   });
 

@@ -241,15 +241,43 @@ describe('encoders', () => {
     expect(await encode('csv.gz', COLUMNS, [])).toBe('month,id,n\n');
   });
 
-  it('parquet types follow the column kinds and engine types', () => {
-    expect(parquetFieldType({ name: 'a', kind: 'number', type: 'BIGINT' })).toBe('INT64');
-    expect(parquetFieldType({ name: 'a', kind: 'number', type: 'NUMBER(38,0)' })).toBe('INT64');
-    expect(parquetFieldType({ name: 'a', kind: 'number', type: 'DECIMAL(12,2)' })).toBe('DOUBLE');
-    expect(parquetFieldType({ name: 'a', kind: 'date' })).toBe('DATE');
-    expect(parquetFieldType({ name: 'a', kind: 'timestamp' })).toBe('TIMESTAMP_MILLIS');
-    expect(parquetFieldType({ name: 'a', kind: 'boolean' })).toBe('BOOLEAN');
-    expect(parquetFieldType({ name: 'a', kind: 'other' })).toBe('UTF8');
-    expect(parquetFieldType({ name: 'a', kind: 'number', type: 'BIGINT', pseudonymised: true })).toBe('UTF8');
+  it('parquet types follow the output type, else the column kinds and engine types', () => {
+    const type = (c: Parameters<typeof parquetFieldType>[0]) => parquetFieldType(c);
+    expect(type({ name: 'a', kind: 'number', type: 'BIGINT' })).toEqual({ type: 'INT64' });
+    // a wide integer or a decimal is a DECIMAL, never a double or an INT64 that could overflow
+    expect(type({ name: 'a', kind: 'number', type: 'NUMBER(38,0)' })).toEqual({ type: 'DECIMAL', precision: 38, scale: 0, typeLength: 16 });
+    expect(type({ name: 'a', kind: 'number', type: 'DECIMAL(12,2)' })).toEqual({ type: 'DECIMAL', precision: 12, scale: 2, typeLength: 16 });
+    expect(type({ name: 'a', kind: 'number', type: 'DECIMAL(12,2)', output_type: 'DECIMAL(38,2)' })).toMatchObject({ precision: 38, scale: 2 });
+    expect(type({ name: 'a', kind: 'number', type: 'DOUBLE' })).toEqual({ type: 'DOUBLE' });
+    expect(type({ name: 'a', kind: 'date' })).toEqual({ type: 'DATE' });
+    expect(type({ name: 'a', kind: 'timestamp' })).toEqual({ type: 'TIMESTAMP_MILLIS' });
+    expect(type({ name: 'a', kind: 'boolean' })).toEqual({ type: 'BOOLEAN' });
+    expect(type({ name: 'a', kind: 'other' })).toEqual({ type: 'UTF8' });
+    expect(type({ name: 'a', kind: 'number', type: 'BIGINT', pseudonymised: true })).toEqual({ type: 'UTF8' });
+  });
+
+  it('jsonl.gz writes a number column as JSON numbers, whether a value came as a number or as exact text', async () => {
+    // Prepare: the port's default mode gives a BIGINT beyond 2^53 as text and a small one as a number
+    const columns = [
+      { name: 'n', kind: 'number' as const, type: 'BIGINT' },
+      { name: 'x', kind: 'number' as const, type: 'DECIMAL(38,2)' },
+    ];
+    const rows = [
+      { n: '9007199254740993', x: '99999999999999999.90' },
+      { n: 5, x: 1.5 },
+      { n: null, x: null },
+    ];
+
+    // Act
+    const text = await encode('jsonl.gz', columns, [rows]);
+
+    // Assess: the digits as given, unquoted
+    expect(text).toBe('{"n":9007199254740993,"x":99999999999999999.90}\n{"n":5,"x":1.5}\n{"n":null,"x":null}\n');
+  });
+
+  it('refuses a number column value that is not a number instead of writing it', async () => {
+    const columns = [{ name: 'n', kind: 'number' as const, type: 'BIGINT' }];
+    await expect(encode('jsonl.gz', columns, [[{ n: '1,5"}' }]])).rejects.toThrow(/column n: .* is not a number/);
   });
 });
 
