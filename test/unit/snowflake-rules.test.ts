@@ -1,0 +1,181 @@
+/**
+ * The conformance checks of test/support/snowflake-rules against statements whose verdict Snowflake's
+ * documentation gives (examples from the reserved-keywords, CREATE FUNCTION, INSERT and UDTF pages), and
+ * every statement of sql/snowflake/*.sql as migrate renders them.
+ */
+import { Catalog, checkStatement, initRules, parseSnowflake, renderedMigrations, RESERVED_KEYWORDS, RULES } from '../support/snowflake-rules';
+import { tokenize } from '../support/snowflake-rules/tokens';
+
+let catalog: Catalog;
+
+beforeAll(async () => {
+  await initRules();
+  catalog = new Catalog();
+  for (const m of renderedMigrations()) {
+    const parsed = parseSnowflake(m.sql);
+    if ('ast' in parsed) catalog.learn(parsed.ast, `sql/snowflake/${m.file}`);
+  }
+});
+
+const rulesOf = (sql: string) => checkStatement(sql, catalog).map((v) => v.rule.id);
+
+describe('the reserved keywords, as the page lists them', () => {
+  it('holds the page table, not its section letters', () => {
+    expect(RESERVED_KEYWORDS.size).toBe(92); // counted on the page, A to W
+    expect(RESERVED_KEYWORDS.get('SAMPLE')).toBe('anywhere');
+    expect(RESERVED_KEYWORDS.get('LEFT')).toBe('from-table');
+    expect(RESERVED_KEYWORDS.get('VIEW')).toBe('show-in');
+    expect(RESERVED_KEYWORDS.has('A')).toBe(false);
+  });
+
+  it.each([
+    ['select sample from x', 'a column reference'],
+    ['select 1 as order from t', 'a column alias'],
+    ['insert into t (a, sample) values (1, 2)', 'an INSERT column'],
+    ['create table t (sample varchar)', 'a CREATE TABLE column'],
+    ['select x.from from t x', 'a qualified column'],
+    ['select t.row from t', 'ROW'],
+    ['select * from t as left', 'LEFT as a table alias in FROM'],
+    ['create table t (current_date date)', 'CURRENT_DATE as a column name'],
+    ['select a as current_date from t', 'CURRENT_DATE as a column alias'],
+    ['show tables in schema view', "VIEW as the identifier of SHOW ... IN"],
+    ['grant select on future views in schema d.analytics to role select', 'a role name in GRANT'],
+    ['delete from t l using (select sample from x) v where l.k = v.k', 'inside a query DELETE ... USING cuts out'],
+    ['select * from t l, table(d.select.f(l.a) over (partition by l.c)) r', 'inside a qualified table function name'],
+  ])('refuses %s (%s)', (sql) => {
+    expect(rulesOf(sql)).toContain(RULES.reserved.id);
+  });
+
+  it.each([
+    ['select "SAMPLE" from x', 'quoted'],
+    ['select * from t sample (10)', 'SAMPLE as the sampling keyword'],
+    ["select 'sample', 'it''s \\' sample' as s", 'inside string literals'],
+    ['select $$ sample $$ as s', 'inside a dollar-quoted string'],
+    ['-- sample\nselect 1 as a /* order */', 'inside comments'],
+    ['show tables in schema analytics', 'SCHEMA as a SHOW keyword'],
+    ['show tables in account', 'ACCOUNT as a SHOW keyword'],
+    ['select current_date as d', 'CURRENT_DATE as the function'],
+    ['select 1 as left', 'LEFT is limited to FROM'],
+    ['select true, false from t', 'TRUE and FALSE as literals'],
+    ['select a from t order by a limit 5', 'keywords as keywords'],
+  ])('accepts %s (%s)', (sql) => {
+    expect(checkStatement(sql, catalog)).toEqual([]);
+  });
+});
+
+describe('the tokenizer', () => {
+  it("reads '' and backslash escapes, $$ strings, quoted identifiers and comments", () => {
+    const tokens = tokenize(`select 'a''b\\'c' as "Odd ""x""", $$ -- not a comment $$ from t // note\n/* c */ where metadata$filename = $1`);
+    expect(tokens.map((t) => [t.kind, t.value])).toEqual([
+      ['word', 'SELECT'],
+      ['string', "a'b'c"],
+      ['word', 'AS'],
+      ['quoted', 'Odd "x"'],
+      ['punct', ','],
+      ['string', ' -- not a comment '],
+      ['word', 'FROM'],
+      ['word', 'T'],
+      ['word', 'WHERE'],
+      ['word', 'METADATA$FILENAME'],
+      ['punct', '='],
+      ['variable', '$1'],
+    ]);
+  });
+});
+
+describe('syntax, by the independent parser or the documented check for what it cannot read', () => {
+  it('refuses what is not Snowflake SQL', () => {
+    expect(rulesOf('selec 1')).toEqual([RULES.syntax.id]);
+    expect(rulesOf('grant select on future views in schema d.analytics role p')).toEqual([RULES.syntax.id]);
+  });
+
+  it('reads the documented forms the parser lacks', () => {
+    for (const sql of [
+      'delete from t l using (select column1 as k from values (1)) v where l.k = v.k',
+      'select * from t l, table(d.s.f(l.a) over (partition by l.c order by l.b)) r',
+      'create schema if not exists d.raw with managed access comment = \'x\'',
+      'desc stage "RAW"."EXPORT_STAGE"',
+      "copy into @s/p/ from (select 1 as a) partition by ('m=' || a) file_format = (type = csv)",
+      'grant select on all views in schema d.analytics to role p',
+      'grant apply on masking policy d.analytics.m to role p',
+      'grant usage on function d.raw.f(varchar, double) to role p',
+    ]) {
+      expect([sql, checkStatement(sql, catalog)]).toEqual([sql, []]);
+    }
+  });
+
+  // the JavaScript UDTF page's own examples, and the syntax block's clause order
+  it.each([
+    `CREATE OR REPLACE FUNCTION HelloWorld0() RETURNS TABLE (OUTPUT_COL VARCHAR) LANGUAGE JAVASCRIPT AS '{ processRow: function f(row, rowWriter, context){ rowWriter.writeRow({OUTPUT_COL: "Hello"}); } }'`,
+    `CREATE OR REPLACE FUNCTION range_to_values(PREFIX VARCHAR, RANGE_START FLOAT, RANGE_END FLOAT) RETURNS TABLE (IP_ADDRESS VARCHAR) LANGUAGE JAVASCRIPT AS $$ { processRow: function f(row, rowWriter, context) {} } $$`,
+    `create or replace function d.raw.f(line varchar) copy grants returns variant not null language javascript strict immutable comment = 'c' as $$ return 1; $$`,
+  ])('accepts a CREATE FUNCTION in the documented order: %s', (sql) => {
+    expect(checkStatement(sql, catalog)).toEqual([]);
+  });
+
+  it.each([
+    [`create or replace function d.raw.f(line varchar) returns variant language javascript immutable copy grants as $$ return 1; $$`, /COPY GRANTS belongs right after the argument list, before RETURNS/],
+    [`create or replace function d.raw.f(line varchar) returns variant copy grants language javascript as $$ x $$`, /COPY GRANTS belongs right after/],
+    [`create or replace function d.raw.f(line varchar) returns variant language javascript comment = 'c' immutable as 'x'`, /expected .*AS, found "IMMUTABLE"/],
+  ])('refuses a CREATE FUNCTION out of order: %s', (sql, message) => {
+    const [violation, ...more] = checkStatement(sql, catalog);
+    expect(more).toEqual([]);
+    expect(violation?.rule).toBe(RULES.createFunctionOrder);
+    expect(violation?.message).toMatch(message);
+  });
+});
+
+describe('INSERT names every NOT NULL column of its target (sql/snowflake/40_tables.sql)', () => {
+  it('refuses a single-table INSERT that leaves one out', () => {
+    const [v] = checkStatement("insert into raw.quarantine (bucket, key) values ('a', 'b')", catalog);
+    expect(v?.rule).toBe(RULES.insertNotNull);
+    expect(v?.message).toMatch(/VERSION, DATASET, LINE_NUMBER, REASON, QUARANTINED_AT/);
+  });
+
+  it('checks each branch of INSERT ALL and INSERT FIRST', () => {
+    // https://docs.snowflake.com/en/sql-reference/sql/insert-multi-table
+    const all = checkStatement(
+      'insert all into raw.quarantine (bucket, key, version, dataset, line_number, reason, quarantined_at) values (a, a, a, a, 1, a, a) into raw.file_ledger (bucket, key) values (a, a) select 1 as a',
+      catalog,
+    );
+    expect(all.map((v) => v.message)).toEqual([expect.stringMatching(/RAW\.FILE_LEDGER leaves NOT NULL columns VERSION, DATASET, STATUS, UPDATED_AT out/)]);
+    const first = checkStatement(
+      'insert first when a > 1 then into raw.file_ledger (bucket, key, version, dataset, status, updated_at) values (a, a, a, a, a, a) else into raw.quarantine (bucket) values (a) select 1 as a',
+      catalog,
+    );
+    expect(first.map((v) => v.message)).toEqual([expect.stringMatching(/RAW\.QUARANTINE leaves NOT NULL columns KEY, VERSION/)]);
+  });
+
+  it("checks MERGE's WHEN NOT MATCHED THEN INSERT", () => {
+    expect(rulesOf('merge into raw.quarantine t using (select 1 as d) s on t.bucket = s.d when not matched then insert (bucket) values (s.d)')).toEqual([
+      RULES.insertNotNull.id,
+    ]);
+  });
+
+  it('lets DEFAULT columns and positional VALUES be', () => {
+    // rows_loaded, rows_quarantined and attempts have defaults
+    expect(rulesOf('insert into raw.file_ledger (bucket, key, version, dataset, status, updated_at) values (?, ?, ?, ?, ?, ?)')).toEqual([]);
+    expect(rulesOf("insert into raw.ingest_lock values ('x', null, null)")).toEqual([]);
+  });
+
+  it('learns tables from CREATE TABLE, including LIKE', () => {
+    expect(catalog.get('RAW.LANDING_CUSTOMERS')?.columns.filter((c) => c.notNull && !c.hasDefault).map((c) => c.name)).toEqual([
+      'FILE_KEY',
+      'LINE_NUMBER',
+      'FILE_LAST_MODIFIED',
+    ]);
+  });
+});
+
+describe('sql/snowflake/*.sql as migrate renders it', () => {
+  const statements = renderedMigrations();
+
+  it('has every script', () => {
+    expect(new Set(statements.map((s) => s.file)).size).toBeGreaterThanOrEqual(10);
+  });
+
+  it('breaks none of the rules', () => {
+    const broken = statements.flatMap((s) => checkStatement(s.sql, catalog).map((v) => `${s.file}: [${v.rule.id}] ${v.message}`));
+    expect(broken).toEqual([]);
+  });
+});
