@@ -9,16 +9,17 @@
 -- https://docs.snowflake.com/en/developer-guide/udf/javascript/udf-javascript-introduction
 --
 -- Functions are stateless, so CREATE OR REPLACE (with COPY GRANTS) is the idempotent way to deploy a
--- changed body.
+-- changed body. COPY GRANTS goes right after the argument list, before RETURNS, as the syntax block of
+-- https://docs.snowflake.com/en/sql-reference/sql/create-function#javascript-handler orders the clauses.
 
 -- One line of a transactions file (JSON Lines) -> null for a blank line (skipped), else
 --   { ok: true,  customer_id, purchased_at: 'YYYY-MM-DD HH:MM:SS[.ffffff]', basket: [{ product_id, price }] }
 --   { ok: false, reason, raw }  where raw is the line without its trailing CR
 create or replace function {{DATABASE}}.raw.check_transaction_line(line varchar)
+  copy grants
   returns variant
   language javascript
   immutable
-  copy grants
   comment = 'ingest row rules for a transactions line; mirrors shared/ingest/parse.ts validateTransactionLine'
 as
 $$
@@ -81,9 +82,9 @@ $$;
 -- record's text, as csv-parse reports them to parse.ts (options: bom, relax_column_count, relax_quotes,
 -- skip_empty_lines; CRLF read as LF).
 create or replace function {{DATABASE}}.raw.parse_snapshot_csv(dataset varchar, line varchar, line_number double)
+  copy grants
   returns table (line_number double, status varchar, reason varchar, raw_text varchar, fields array)
   language javascript
-  copy grants
   comment = 'ingest row rules for customers.csv / products.csv; mirrors shared/ingest/parse.ts readCsv'
 as
 $$
