@@ -42,6 +42,9 @@ describe('the reserved keywords, as the page lists them', () => {
     ['grant select on future views in schema d.analytics to role select', 'a role name in GRANT'],
     ['delete from t l using (select sample from x) v where l.k = v.k', 'inside a query DELETE ... USING cuts out'],
     ['select * from t l, table(d.select.f(l.a) over (partition by l.c)) r', 'inside a qualified table function name'],
+    ['create masking policy d.a.m as (val varchar) returns varchar -> case when val = sample then val end', "inside a masking policy's body"],
+    ['create pipe d.raw.p as copy into d.raw.t (a) from (select sample from @d.raw.s)', "inside a pipe's COPY"],
+    ['create role if not exists select', 'an object name in CREATE <object>'],
   ])('refuses %s (%s)', (sql) => {
     expect(rulesOf(sql)).toContain(RULES.reserved.id);
   });
@@ -86,6 +89,10 @@ describe('the tokenizer', () => {
 describe('syntax, by the independent parser or the documented check for what it cannot read', () => {
   it('refuses what is not Snowflake SQL', () => {
     expect(rulesOf('selec 1')).toEqual([RULES.syntax.id]);
+    // kinds the parser keeps as unread text go to the documented shape check, which can refuse
+    expect(rulesOf('create warehouse if not exists w warehouse_size xsmall')).toEqual([RULES.syntax.id]);
+    expect(rulesOf('create pipe if not exists d.raw.p auto_ingest = false')).toEqual([RULES.syntax.id]);
+    expect(rulesOf('create unicorn if not exists d.raw.u')).toEqual([RULES.syntax.id]);
     expect(rulesOf('grant select on future views in schema d.analytics role p')).toEqual([RULES.syntax.id]);
   });
 
@@ -99,6 +106,12 @@ describe('syntax, by the independent parser or the documented check for what it 
       'grant select on all views in schema d.analytics to role p',
       'grant apply on masking policy d.analytics.m to role p',
       'grant usage on function d.raw.f(varchar, double) to role p',
+      "create warehouse if not exists w warehouse_size = xsmall auto_suspend = 60 comment = 'x'",
+      "create stage if not exists d.raw.s url = 's3://b/' storage_integration = i file_format = d.raw.f",
+      "alter pipe d.raw.p refresh prefix = 'transactions/d=2024-01-01/a.json'",
+      "create masking policy if not exists d.a.m as (val varchar) returns varchar -> case when is_role_in_session('R') then val else sha2(val, 256) end comment = 'c'",
+      "alter masking policy d.a.m set body -> case when val is null then null else val end",
+      "create pipe if not exists d.raw.p auto_ingest = false as copy into d.raw.t (a) from (select $1 from @d.raw.s) on_error = continue",
     ]) {
       expect([sql, checkStatement(sql, catalog)]).toEqual([sql, []]);
     }

@@ -47,6 +47,10 @@ export function parserGap(sql: string, tokens: Token[]): GapResult | undefined {
   }
   if (words[0] === 'GRANT') return grant(tokens);
   if (words[0] === 'DESC' || words[0] === 'DESCRIBE') return describe(tokens);
+  if (words[0] === 'CREATE' || words[0] === 'ALTER') {
+    const object = objectDdl(sql, tokens);
+    if (object) return object;
+  }
   return rewrite(sql);
 }
 
@@ -284,6 +288,104 @@ function describe(tokens: Token[]): GapResult {
   if (!c.name('table', identifiers)) problems.push({ message: `expected an object name, found ${c.describe()}` });
   else c.parens();
   if (!c.done()) problems.push({ message: `expected the end of the statement, found ${c.describe()}` });
+  return result();
+}
+
+// ------------------------------------------------------------------ CREATE / ALTER <object> with properties
+
+/**
+ * Account and schema objects defined by properties, which the parser keeps as unread text. Each is
+ * checked against the shape its page documents:
+ *
+ *   CREATE [ OR REPLACE ] <kind> [ IF NOT EXISTS ] <name> [ <property> = <value> ... ]
+ *   ALTER <kind> [ IF EXISTS ] <name> SET <property> = <value> [ ... ]
+ *
+ * where a value is a literal, a word, or a parenthesised list; plus, per kind, what follows the
+ * properties: a pipe's `AS <COPY INTO statement>` (parsed), a masking policy's
+ * `AS ( <arg> <type> ) RETURNS <type> -> <expression>` and `SET BODY -> <expression>` (the expression
+ * parsed), `ALTER PIPE <name> REFRESH [ PREFIX = '<path>' ]`.
+ */
+const OBJECT_KINDS: Record<string, string> = {
+  ROLE: 'https://docs.snowflake.com/en/sql-reference/sql/create-role',
+  WAREHOUSE: 'https://docs.snowflake.com/en/sql-reference/sql/create-warehouse',
+  STAGE: 'https://docs.snowflake.com/en/sql-reference/sql/create-stage',
+  'FILE FORMAT': 'https://docs.snowflake.com/en/sql-reference/sql/create-file-format',
+  'STORAGE INTEGRATION': 'https://docs.snowflake.com/en/sql-reference/sql/create-storage-integration',
+  PIPE: 'https://docs.snowflake.com/en/sql-reference/sql/create-pipe',
+  'MASKING POLICY': 'https://docs.snowflake.com/en/sql-reference/sql/create-masking-policy',
+};
+
+function objectDdl(sql: string, tokens: Token[]): GapResult | undefined {
+  const c = new Cursor(tokens);
+  const alter = c.isWord('ALTER');
+  c.next();
+  if (!alter) c.take('OR', 'REPLACE');
+  const kind = Object.keys(OBJECT_KINDS).find((k) => {
+    const words = k.split(' ');
+    return words.every((w, i) => c.peek(i)?.kind === 'word' && c.peek(i)?.value === w);
+  });
+  if (!kind) return undefined;
+  c.i += kind.split(' ').length;
+  const identifiers: GapIdentifier[] = [];
+  const problems: GapProblem[] = [];
+  const pieces: string[] = [];
+  const result = (): GapResult => ({ name: `${alter ? 'ALTER' : 'CREATE'} ${kind}`, url: OBJECT_KINDS[kind] as string, pieces, identifiers, problems });
+  const fail = (expected: string) => {
+    problems.push({ message: `expected ${expected}, found ${c.describe()}` });
+    return result();
+  };
+  if (alter) c.take('IF', 'EXISTS');
+  else c.take('IF', 'NOT', 'EXISTS');
+  if (!c.name('other', identifiers)) return fail(`the ${kind.toLowerCase()} name`);
+
+  const body = (arrow: Token) => {
+    // the expression runs to a trailing COMMENT = '...' or the end
+    const rest = sql.slice(arrow.at + 2);
+    const expr = rest.replace(/\bcomment\s*=\s*'(?:[^'\\]|''|\\.)*'\s*;?\s*$/i, '').replace(/;\s*$/, '');
+    pieces.push(`select ${expr}`);
+  };
+  if (kind === 'MASKING POLICY') {
+    if (alter) {
+      if (!c.take('SET', 'BODY')) return fail('SET BODY');
+    } else {
+      if (!c.take('AS')) return fail('AS ( <arg_name> <arg_type> )');
+      if (!c.parens()) return fail('( <arg_name> <arg_type> )');
+      if (!c.take('RETURNS')) return fail('RETURNS <type>');
+      c.next();
+    }
+    const arrow = c.peek();
+    if (arrow?.kind !== 'punct' || arrow.value !== '->') return fail('-> <expression>');
+    body(arrow);
+    return result();
+  }
+  if (kind === 'PIPE' && alter && c.take('REFRESH')) {
+    if (c.take('PREFIX')) {
+      if (!c.isPunct('=')) return fail('= after PREFIX');
+      c.next();
+      if (c.next()?.kind !== 'string') return fail("a string after PREFIX =");
+    }
+    return c.done() ? result() : fail('the end of the statement');
+  }
+  if (alter && !c.take('SET')) return fail('SET');
+  // properties
+  while (!c.done()) {
+    if (kind === 'PIPE' && !alter && c.isWord('AS')) {
+      const as = c.next() as Token;
+      pieces.push(sql.slice(as.at + 2));
+      return result();
+    }
+    const property = c.next() as Token;
+    if (property.kind !== 'word') return fail('a property name');
+    if (!c.isPunct('=')) return fail(`= after ${property.value}`);
+    c.next();
+    if (c.isPunct('(')) c.parens();
+    else if (c.peek()?.kind === 'word' || c.peek()?.kind === 'quoted') c.name('other', []); // a word or an object name
+    else {
+      const value = c.next();
+      if (!value || !['string', 'number'].includes(value.kind)) return fail(`a value for ${property.value}`);
+    }
+  }
+  if (kind === 'PIPE' && !alter) return fail('AS <COPY INTO statement>');
   return result();
 }
 
