@@ -58,33 +58,50 @@ const TRANSIENT_AWS_NAMES = new Set([
 ]);
 
 /**
- * Snowflake driver error codes that are worth a retry (network, 5xx, timeouts).
- * https://docs.snowflake.com/en/developer-guide/node-js/nodejs-driver-error-codes
+ * snowflake-sdk's own error codes (numbers) that a later attempt can get past, with the driver's name for
+ * each. The source of truth is the driver: node_modules/snowflake-sdk/dist/lib/error_code.js (names) and
+ * lib/constants/error_messages.js (messages); Snowflake's documentation lists none of them.
+ * test/unit/snowflake-errors.test.ts checks every entry against the installed driver.
+ *
+ * Not here, on purpose: 403001 is ERR_GLOBAL_CONFIGURE_INVALID_LOG_LEVEL ("Invalid logLevel"), a
+ * configuration mistake that no retry fixes; the 404xxx codes are invalid connection options.
  */
-const TRANSIENT_SNOWFLAKE_CODES = new Set([
-  401001, // network error: could not connect
-  401002, // request failed with a 5xx
-  401003, // request timed out
-  401004, // session token rejected: a new session will do
-  402001, // response error (5xx)
-  402002, // error response with a bad status
-  403001, // error from the query backend (retryable)
-  405503, // connect on a connection that went down: a new connection will do
-  407002, // request on a disconnected connection: a new connection will do
+export const TRANSIENT_SNOWFLAKE_CODES: ReadonlyMap<number, string> = new Map([
+  [401001, 'ERR_SF_NETWORK_COULD_NOT_CONNECT'], // could not reach Snowflake
+  // 401002 ERR_SF_RESPONSE_FAILURE (any non-200 answer) is decided by its HTTP status: see isTransient
+  [401003, 'ERR_SF_RESPONSE_NOT_JSON'], // an empty answer: the transport failed, not the statement
+  [401004, 'ERR_SF_RESPONSE_INVALID_TOKEN'], // HTTP 401 with 390104: a new session will do
+  [402001, 'ERR_LARGE_RESULT_SET_NETWORK_COULD_NOT_CONNECT'], // could not reach the result chunks' storage
+  [402002, 'ERR_LARGE_RESULT_SET_RESPONSE_FAILURE'], // chunk download failed; a rerun gets fresh chunk URLs
+  [405503, 'ERR_CONN_CONNECT_STATUS_DISCONNECTED'], // connect on a terminated connection: a new one will do
+  [407002, 'ERR_CONN_REQUEST_STATUS_DISCONNECTED'], // request on a terminated connection: a new one will do
 ]);
+
+/** ERR_SF_RESPONSE_FAILURE: the service answered with an HTTP status other than 200. */
+const SNOWFLAKE_RESPONSE_FAILURE = 401002;
+
+/**
+ * HTTP statuses that are final whatever their range: Snowflake answers an unknown or malformed account
+ * URL with 403, 404 or 513. https://docs.snowflake.com/en/release-notes/bcr-bundles/un-bundled/bcr-1669
+ */
+const TERMINAL_HTTP_STATUSES = new Set([513]);
 
 /**
  * Snowflake service error codes (strings) that a later attempt can get past: the session ended or
- * expired (390111, 390112, 390114), the statement was cancelled (000604) or hit its statement or
- * queue timeout (000630). They arrive as the error's `code`, next to its SQLSTATE.
+ * expired (390111 GONE_SESSION, 390112 SESSION_TOKEN_EXPIRED, 390114 MASTER_TOKEN_EXPIRED, as the driver
+ * names them in lib/constants/gs_errors.js), the statement was cancelled (000604) or hit its statement
+ * or queue timeout (000630). They arrive as the error's `code`, next to its SQLSTATE. The documentation
+ * has no list of these codes; 000604 and 000630 are taken from the service's own messages ("SQL
+ * execution canceled", "Statement reached its statement or warehouse timeout").
  */
 const TRANSIENT_SNOWFLAKE_SERVER_CODES = new Set(['390111', '390112', '390114', '000604', '000630']);
 
 /**
- * Snowflake SQL error codes that are transient: statement queued or cancelled due to resource limits,
- * warehouse suspended while resuming, lock wait timeouts.
+ * SQLSTATEs that are transient: 57014 (query canceled: statement timeout, cancellation, lock wait) as
+ * the service reports them, and 08003 (connection does not exist), which the driver gives its
+ * terminated-connection errors (lib/errors.js mapErrorCodeToSqlState).
  */
-const TRANSIENT_SNOWFLAKE_SQLSTATE = new Set(['57014', '57P01', '08001', '08003', '08006', '40001']);
+const TRANSIENT_SNOWFLAKE_SQLSTATE = new Set(['57014', '08003']);
 
 interface ErrorLike {
   name?: string;
@@ -109,12 +126,15 @@ export function classifyError(err: unknown): PipelineError {
 
 function isTransient(e: ErrorLike, message: string): boolean {
   if (typeof e.code === 'string' && TRANSIENT_NODE_CODES.has(e.code)) return true;
+  const status = e.$metadata?.httpStatusCode ?? e.response?.status ?? e.response?.statusCode;
+  if (status !== undefined && TERMINAL_HTTP_STATUSES.has(status)) return false;
   if (typeof e.code === 'number' && TRANSIENT_SNOWFLAKE_CODES.has(e.code)) return true;
+  // the driver has retried 429 and 5xx on its own; a 4xx (bad request, forbidden, not found) stays final
+  if (e.code === SNOWFLAKE_RESPONSE_FAILURE) return status === undefined || status === 429 || status >= 500;
   if (typeof e.code === 'string' && TRANSIENT_SNOWFLAKE_SERVER_CODES.has(e.code)) return true;
   if (e.sqlState && TRANSIENT_SNOWFLAKE_SQLSTATE.has(e.sqlState)) return true;
   if (e.name && TRANSIENT_AWS_NAMES.has(e.name)) return true;
   if (e.$retryable) return true;
-  const status = e.$metadata?.httpStatusCode ?? e.response?.status ?? e.response?.statusCode;
   if (status !== undefined && (status === 429 || status >= 500)) return true;
   // DuckDB: another process holds the write lock; retrying later is the right answer
   if (/Could not set lock on file|Conflicting lock is held/i.test(message)) return true;

@@ -33,17 +33,24 @@ export interface TestSummary {
   failed: number;
 }
 
-/** Portable DDL; the sample is JSON text (use `parse_json(sample)` in Snowflake to query into it). */
+/**
+ * Portable DDL; sample_rows is JSON text (use `parse_json(sample_rows)` in Snowflake to query into it).
+ * Not `sample`: SAMPLE is a Snowflake reserved keyword, so a column of that name does not compile there.
+ * https://docs.snowflake.com/en/sql-reference/reserved-keywords
+ */
 export const RESULTS_DDL = `create table if not exists ${RESULTS_TABLE} (
   run_id        varchar not null,
   test          varchar not null,
   severity      varchar not null,
   status        varchar not null,
   failing_rows  bigint not null,
-  sample        varchar,
+  sample_rows   varchar,
   error         varchar,
   ran_at        timestamp not null
 )`;
+
+/** The column's name before it was renamed; a local DuckDB file created then still has it. */
+const LEGACY_SAMPLE_COLUMN = 'sample';
 
 const COUNT_COLUMN = 'dt_failing_rows__';
 
@@ -120,17 +127,30 @@ export async function runDataTests(wh: Warehouse, options: RunTestsOptions): Pro
 
 export async function storeResults(wh: Warehouse, runId: string, results: DataTestResult[], ranAt: Date): Promise<void> {
   await wh.execute(RESULTS_DDL);
+  await renameLegacySampleColumn(wh);
   if (results.length === 0) return;
   const at = sqlTimestamp(ranAt);
   await wh.transaction(async (tx) => {
     for (const r of results) {
       await tx.execute(
-        `insert into ${RESULTS_TABLE} (run_id, test, severity, status, failing_rows, sample, error, ran_at)
+        `insert into ${RESULTS_TABLE} (run_id, test, severity, status, failing_rows, sample_rows, error, ran_at)
          values (?, ?, ?, ?, ?, ?, ?, ?)`,
         [runId, r.test, r.severity, r.status, r.failingRows, JSON.stringify(r.sample), r.error ?? null, at],
       );
     }
   });
+}
+
+/**
+ * A results table created before the rename (only possible on DuckDB: on Snowflake that DDL never
+ * compiled) keeps its rows: its column is renamed in place.
+ */
+async function renameLegacySampleColumn(wh: Warehouse): Promise<void> {
+  const [schema, table] = RESULTS_TABLE.split('.') as [string, string];
+  const columns = (await wh.describeTable({ schema, table })).map((c) => c.name.toLowerCase());
+  if (columns.includes(LEGACY_SAMPLE_COLUMN) && !columns.includes('sample_rows')) {
+    await wh.execute(`alter table ${RESULTS_TABLE} rename column "${LEGACY_SAMPLE_COLUMN}" to sample_rows`);
+  }
 }
 
 export function summarise(results: DataTestResult[]): TestSummary {

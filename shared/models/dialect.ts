@@ -31,16 +31,21 @@ export function buildAsideStatement(name: QualifiedName, selectSql: string): str
 }
 
 /**
- * Views are replaced in place (atomic on both engines). Snowflake drops the grants of a replaced
- * view unless `COPY GRANTS` is given, which would cut the readers (and the partner role) off.
- * https://docs.snowflake.com/en/sql-reference/sql/create-view
+ * Views are replaced in place (atomic on both engines). On Snowflake (create-view, COPY GRANTS):
+ * - replacing an existing view needs `COPY GRANTS`, or its grants are dropped and the readers (and the
+ *   partner role) are cut off; the replacement "does not inherit any future grants", so grants on views
+ *   that exist come from `grant ... on all views` (sql/snowflake/80_grants.sql, 90_masking_policy.sql);
+ * - a view that does not exist yet is created without it: "If the parameter is not included ... the new
+ *   view ... does inherit any future grants defined for the object type in the schema". The page does
+ *   not say what COPY GRANTS does when there is nothing to copy, so the rebuild does not rely on it.
+ * https://docs.snowflake.com/en/sql-reference/sql/create-view#optional-parameters
  */
-export function createViewStatement(engine: Engine, name: QualifiedName, selectSql: string): string {
+export function createViewStatement(engine: Engine, name: QualifiedName, selectSql: string, replacing = true): string {
   switch (engine) {
     case 'duckdb':
       return `create or replace view ${qualified(name)} as\n${selectSql}`;
     case 'snowflake':
-      return `create or replace view ${qualified(name)} copy grants as\n${selectSql}`;
+      return `create or replace view ${qualified(name)}${replacing ? ' copy grants' : ''} as\n${selectSql}`;
   }
 }
 

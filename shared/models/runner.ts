@@ -75,7 +75,7 @@ export async function buildModels(wh: Warehouse, options: BuildOptions = {}): Pr
       if (model.materialized === 'view') {
         // views are not masked themselves: a policy on the table column already applies to every
         // view reading it, and a second policy on the view column would mask the masked value again
-        await wh.execute(createViewStatement(wh.engine, name, sql));
+        await wh.execute(createViewStatement(wh.engine, name, sql, current === 'view'));
       } else {
         await wh.execute(buildAsideStatement(name, sql));
         if (masking) await attachMasking(wh, nextName(name), 'table');

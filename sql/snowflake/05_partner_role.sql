@@ -10,3 +10,11 @@ create role if not exists {{PARTNER_ROLE}} comment = 'shopping-patterns external
 
 use role securityadmin;
 grant role {{PARTNER_ROLE}} to role sysadmin;
+
+-- Every query runs on a warehouse, and a role can use only a warehouse it has USAGE on ("Enables using a
+-- virtual warehouse and, as a result, executing queries on the warehouse"): without this grant the
+-- partner can see the views but not run one select. The pipeline's warehouse, as the readers have it
+-- (00_account.sql); the warehouse's owner grants it.
+-- https://docs.snowflake.com/en/user-guide/security-access-control-privileges#virtual-warehouse-privileges
+use role sysadmin;
+grant usage on warehouse {{WAREHOUSE}} to role {{PARTNER_ROLE}};

@@ -6,7 +6,7 @@
 import { CATEGORIES } from '../../shared/products';
 import { setLogSink } from '../../shared/logger';
 import { loadDataTests } from '../../shared/datatests/catalog';
-import { RESULTS_TABLE, runDataTests, type DataTestResult } from '../../shared/datatests/runner';
+import { RESULTS_TABLE, runDataTests, storeResults, type DataTestResult } from '../../shared/datatests/runner';
 import { buildModels } from '../../shared/models/runner';
 import type { TemplateContext } from '../../shared/models/template';
 import type { Warehouse } from '../../shared/warehouse/port';
@@ -286,7 +286,7 @@ describe('runDataTests', () => {
       failing_rows: 1,
       ran_at: '2024-06-01 06:00:00',
     });
-    expect(JSON.parse(price?.sample as string)).toEqual([
+    expect(JSON.parse(price?.sample_rows as string)).toEqual([
       {
         transaction_id: 'transactions/d=2024-05-01/transactions.json:2',
         item_index: 1,
@@ -294,6 +294,27 @@ describe('runDataTests', () => {
         price: -2,
       },
     ]);
+  });
+
+  it('renames the sample column of a results table made before it was renamed, keeping its rows', async () => {
+    // Prepare: the table as an earlier version created it (column `sample`, a Snowflake reserved keyword)
+    const legacy = scratchWarehouse('datatests-legacy-');
+    try {
+      await legacy.wh.execute(`create table if not exists ${RESULTS_TABLE} (
+        run_id varchar not null, test varchar not null, severity varchar not null, status varchar not null,
+        failing_rows bigint not null, sample varchar, error varchar, ran_at timestamp not null)`);
+      await legacy.wh.execute(`insert into ${RESULTS_TABLE} values ('old-run', 't', 'warn', 'warn', 1, '[{"a":1}]', null, '2024-01-01 00:00:00')`);
+      // Act
+      await storeResults(legacy.wh, 'new-run', [{ test: 't', severity: 'error', description: '', status: 'fail', failingRows: 2, sample: [{ b: 2 }], ms: 1 }], new Date('2024-06-01T06:00:00Z'));
+      // Assess
+      const rows = await legacy.wh.query(`select run_id, sample_rows from ${RESULTS_TABLE} order by run_id`);
+      expect(rows).toEqual([
+        { run_id: 'new-run', sample_rows: '[{"b":2}]' },
+        { run_id: 'old-run', sample_rows: '[{"a":1}]' },
+      ]);
+    } finally {
+      await legacy.close();
+    }
   });
 
   it('turns a test that cannot run into a failure, whatever its severity', async () => {

@@ -13,6 +13,8 @@ describe('table replacement, one named dispatch per engine', () => {
     expect(buildAsideStatement(name, 'select 1')).toBe('create or replace table analytics.customers__next as\nselect 1');
     expect(createViewStatement('duckdb', name, 'select 1')).toBe('create or replace view analytics.customers as\nselect 1');
     expect(createViewStatement('snowflake', name, 'select 1')).toBe('create or replace view analytics.customers copy grants as\nselect 1');
+    // a view that does not exist yet: no COPY GRANTS, so it inherits the schema's future grants
+    expect(createViewStatement('snowflake', name, 'select 1', false)).toBe('create or replace view analytics.customers as\nselect 1');
   });
 
   it('DuckDB: drop and rename inside one transaction', () => {

@@ -33,6 +33,24 @@
  *   await fake.idle() // waits until no dropped/in-flight request is still being retried by a client
  *   await fake.close()
  *
+ *   // conformance with Snowflake's documented rules (../snowflake-rules): every statement is checked
+ *   fake.violations       // statements that broke a rule (each answered as Snowflake would, see below)
+ *   fake.takeViolations() // read and clear them (a test that sends a bad statement on purpose)
+ *   fake.knownViolations  // broken rules listed in ../snowflake-rules/known-violations.ts (tolerated)
+ *   fake.implicitCommits  // transactions a DDL statement committed
+ *
+ * Snowflake behaviours the fake honours, whatever the scripts say:
+ * - a statement that does not parse, uses a reserved keyword as an identifier or puts CREATE FUNCTION's
+ *   clauses out of order gets 001003 SQL compilation error; an INSERT that leaves a NOT NULL column out
+ *   (or gives it a NULL) gets 100072 NULL result in a non-nullable column. NOT NULL is the only
+ *   constraint Snowflake enforces: https://docs.snowflake.com/en/sql-reference/constraints-overview
+ * - a DDL statement inside BEGIN ... commits the open transaction first and runs as its own; a later
+ *   ROLLBACK undoes nothing before it (https://docs.snowflake.com/en/sql-reference/transactions#ddl).
+ *   The fake commits, and records a `ddl-commits-transaction` violation: code that does this expected
+ *   the transaction to be atomic.
+ * Every test file that imports the fake gets an afterEach that fails the test on any violation, with the
+ * rule's name and documentation link.
+ *
  * Values are written as the service writes them (see ./values.ts), so the driver's type handling
  * (numbers, timestamps, variants) is exercised for real. Protocol reference: the driver itself,
  * snowflake-sdk/dist/lib/services/sf.js and lib/connection/statement.js.
@@ -41,6 +59,8 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
+import { Catalog, checkStatement, formatViolation, initRules, parseSnowflake, renderedMigrations, RULES, type Violation } from '../snowflake-rules';
+import { isKnown, type KnownViolation } from '../snowflake-rules/known-violations';
 import { type ColumnSpec, encodeRows, rowtypeOf } from './values';
 
 export { col, encodeCell, type ColumnSpec, type ColumnType } from './values';
@@ -160,6 +180,12 @@ export class FakeSnowflake {
   readonly sessions = new Map<number, Session>();
   /** Result chunk downloads served (large results). */
   chunkRequests = 0;
+  /** Statements that broke one of Snowflake's documented rules (../snowflake-rules). */
+  readonly violations: Violation[] = [];
+  /** Violations listed in ../snowflake-rules/known-violations.ts: recorded, answered normally. */
+  readonly knownViolations: { violation: Violation; known: KnownViolation }[] = [];
+  /** Transactions committed by a DDL statement sent inside them. */
+  readonly implicitCommits: { txn: number; sql: string }[] = [];
   readonly account: string;
   readonly user: string;
   url = '';
@@ -175,6 +201,7 @@ export class FakeSnowflake {
   private inFlight = 0;
   private dropped = new Set<string>();
   private waiters: (() => void)[] = [];
+  private catalog = new Catalog();
 
   private constructor(opts: FakeOptions) {
     this.account = (opts.account ?? 'TESTACCOUNT').toUpperCase();
@@ -184,7 +211,10 @@ export class FakeSnowflake {
   }
 
   static async start(opts: FakeOptions = {}): Promise<FakeSnowflake> {
+    await initRules();
     const fake = new FakeSnowflake(opts);
+    fake.catalog = migrationCatalog().clone();
+    started.add(fake);
     await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
     fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
     return fake;
@@ -227,6 +257,11 @@ export class FakeSnowflake {
     return this.statements.map((s) => s.sql);
   }
 
+  /** The violations recorded so far, cleared (for a test that sends a violating statement on purpose). */
+  takeViolations(): Violation[] {
+    return this.violations.splice(0);
+  }
+
   /** Resolves when no client is still retrying a dropped request and nothing is in flight. */
   async idle(timeoutMs = 30000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -239,7 +274,11 @@ export class FakeSnowflake {
     }
   }
 
+  /** True once close() was called. */
+  closed = false;
+
   async close(): Promise<void> {
+    this.closed = true;
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -413,9 +452,11 @@ export class FakeSnowflake {
       return;
     }
     this.dropped.delete(requestId);
-    const ctx: QueryContext = { sql, binds: decodeBinds(body.bindings), sessionId: s.id, txn: s.txn, params: { ...s.params } };
+    const binds = decodeBinds(body.bindings);
+    const rejection = this.conform(s, sql, binds);
+    const ctx: QueryContext = { sql, binds, sessionId: s.id, txn: s.txn, params: { ...s.params } };
     const queryId = uuid();
-    const answer = this.execute(s, ctx);
+    const answer = this.execute(s, ctx, rejection);
     // BEGIN belongs to the transaction it opens; COMMIT/ROLLBACK to the one they end
     const txn = /^\s*(begin|start\s+transaction)\b/i.test(sql) ? s.txn : ctx.txn;
     this.statements.push({ ...ctx, txn, queryId, requestId });
@@ -428,8 +469,45 @@ export class FakeSnowflake {
     json(res, stored.body);
   }
 
-  private execute(s: Session, ctx: QueryContext): Reply {
-    const scripted = take(this.replies, ctx.sql);
+  /**
+   * Check the statement against Snowflake's documented rules before it runs; the answer Snowflake would
+   * give a violating statement, if any. A DDL statement inside a transaction commits it here, first.
+   */
+  private conform(s: Session, sql: string, binds: BindValue[]): Reply | undefined {
+    const found = checkStatement(sql, this.catalog);
+    found.push(...nullsIntoNotNull(sql, binds, this.catalog));
+    if (s.txn !== null && isDdl(sql)) {
+      // https://docs.snowflake.com/en/sql-reference/transactions#ddl: "If a DDL statement is executed while
+      // a transaction is active, the DDL statement: 1. Implicitly commits the active transaction. 2.
+      // Executes the DDL statement as a separate transaction."
+      this.transactions.set(s.txn, 'committed');
+      this.implicitCommits.push({ txn: s.txn, sql });
+      s.txn = null;
+      found.push({ rule: RULES.ddlCommitsTransaction, message: 'DDL sent between BEGIN and COMMIT/ROLLBACK: Snowflake committed the open transaction before it', sql });
+    }
+    let rejection: Reply | undefined;
+    for (const v of found) {
+      const known = isKnown(v);
+      if (known) {
+        this.knownViolations.push({ violation: v, known });
+        continue;
+      }
+      this.violations.push(v);
+      if (rejection || v.rule === RULES.ddlCommitsTransaction) continue;
+      rejection =
+        v.rule === RULES.insertNotNull
+          ? { error: { code: '100072', sqlState: '22000', message: `NULL result in a non-nullable column (fake-snowflake: ${v.message})` } }
+          : { error: { code: '001003', sqlState: '42000', message: `SQL compilation error: ${v.message} [fake-snowflake rule ${v.rule.id}, ${v.rule.url}]` } };
+    }
+    if (!rejection) {
+      const parsed = parseSnowflake(sql);
+      if ('ast' in parsed) this.catalog.learn(parsed.ast, 'a statement sent in this test');
+    }
+    return rejection;
+  }
+
+  private execute(s: Session, ctx: QueryContext, rejection?: Reply): Reply {
+    const scripted = rejection ?? take(this.replies, ctx.sql);
     const reply = scripted === undefined ? undefined : typeof scripted === 'function' ? scripted(ctx) : scripted;
     // session and transaction bookkeeping happens whatever the script says, as on the service
     const text = ctx.sql.trim();
@@ -565,6 +643,50 @@ export class FakeSnowflake {
   }
 }
 
+/** DDL as the transactions page counts it: statements that define objects (CTAS included), not ALTER SESSION. */
+function isDdl(sql: string): boolean {
+  const text = stripLeadingComments(sql);
+  return /^(create|alter|drop|undrop|comment)\b/i.test(text) && !/^alter\s+session\b/i.test(text);
+}
+
+function stripLeadingComments(sql: string): string {
+  return sql.replace(/^(\s*(--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/))*\s*/, '');
+}
+
+/**
+ * INSERT ... VALUES whose value for a NOT NULL column is NULL (a NULL literal or a NULL bind): Snowflake
+ * enforces NOT NULL (https://docs.snowflake.com/en/sql-reference/constraints-overview) and fails the
+ * statement. Only plain single-table INSERT ... VALUES is read; binds are numbered in the order of the
+ * placeholders of the VALUES rows.
+ */
+function nullsIntoNotNull(sql: string, binds: BindValue[], catalog: Catalog): Violation[] {
+  if (!/^\s*insert\s+into\b/i.test(stripLeadingComments(sql)) || !/\bvalues\s*\(/i.test(sql)) return [];
+  const parsed = parseSnowflake(sql);
+  if (!('ast' in parsed)) return [];
+  const insert = (parsed.ast[0] as { insert?: { table?: { name?: { name: string; quoted: boolean }; schema?: { name: string; quoted: boolean } | null }; columns?: { name: string; quoted: boolean }[]; values?: unknown[][]; query?: unknown } }).insert;
+  if (!insert?.table?.name || !insert.columns?.length || !Array.isArray(insert.values) || insert.query) return [];
+  const key = (id: { name: string; quoted: boolean }) => (id.quoted ? id.name : id.name.toUpperCase());
+  const table = catalog.get(`${insert.table.schema ? key(insert.table.schema) : 'PUBLIC'}.${key(insert.table.name)}`);
+  if (!table) return [];
+  const notNull = new Set(table.columns.filter((c) => c.notNull).map((c) => c.name));
+  const columns = insert.columns.map(key);
+  const out: Violation[] = [];
+  let bind = 0;
+  for (const row of insert.values) {
+    row.forEach((value, i) => {
+      const v = value as Record<string, unknown>;
+      const isPlaceholder = typeof v === 'object' && v !== null && 'placeholder' in v;
+      const isNull = (typeof v === 'object' && v !== null && ('null' in v || (v.literal as { literal_type?: string } | undefined)?.literal_type === 'null')) || (isPlaceholder && binds[bind] === null);
+      if (isPlaceholder) bind++;
+      const column = columns[i];
+      if (isNull && column && notNull.has(column)) {
+        out.push({ rule: RULES.insertNotNull, message: `NULL for NOT NULL column ${column} of ${table.source}`, sql });
+      }
+    });
+  }
+  return out;
+}
+
 function copyRowset(files: CopyFileResult[]): Record<string, unknown> {
   if (files.length === 0) {
     return { rowtype: [rowtypeOf({ name: 'status', type: 'text' })], rowset: [['Copy executed with 0 files processed.']], total: 1, returned: 1 };
@@ -646,4 +768,37 @@ async function readBody(req: http.IncomingMessage): Promise<Record<string, unkno
   } catch {
     return {};
   }
+}
+
+// ---------------------------------------------------------------- conformance, for every test
+
+let migrations: Catalog | undefined;
+
+/** The tables of sql/snowflake/*.sql as migrate renders them (parsed once per test file). */
+function migrationCatalog(): Catalog {
+  if (!migrations) {
+    migrations = new Catalog();
+    for (const m of renderedMigrations()) {
+      const parsed = parseSnowflake(m.sql);
+      if ('ast' in parsed) migrations.learn(parsed.ast, `sql/snowflake/${m.file}`);
+    }
+  }
+  return migrations;
+}
+
+const started = new Set<FakeSnowflake>();
+
+// Any test file that uses the fake checks every statement it sent: a violation fails the test with the
+// rule's name and documentation link (take them with fake.takeViolations() to expect one).
+if (typeof afterEach === 'function') {
+  afterEach(() => {
+    const found = [...started].flatMap((f) => f.takeViolations());
+    for (const f of started) if (f.closed) started.delete(f);
+    if (found.length > 0) {
+      throw new Error(
+        `fake-snowflake: ${found.length} statement${found.length === 1 ? '' : 's'} broke Snowflake's documented rules ` +
+          `(test/support/snowflake-rules):\n\n${found.map(formatViolation).join('\n\n')}`,
+      );
+    }
+  });
 }
