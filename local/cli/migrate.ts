@@ -24,9 +24,12 @@ Options:
   --only FILE              only this script (repeatable), e.g. --only 40_tables.sql
   -h, --help               show this help
 
-Snowflake settings: SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, SNOWFLAKE_ROLE, SNOWFLAKE_SECRET_ARN (or
-SNOWFLAKE_PRIVATE_KEY_PATH), SNOWFLAKE_DATABASE; role names SNOWFLAKE_DEPLOY_ROLE, SNOWFLAKE_LOAD_ROLE,
-SNOWFLAKE_TRANSFORM_ROLE, SNOWFLAKE_READ_ROLE, SNOWFLAKE_PARTNER_ROLE, SNOWFLAKE_STORAGE_INTEGRATION.
+Snowflake settings: SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, SNOWFLAKE_ROLE, SNOWFLAKE_DATABASE, and the key:
+SNOWFLAKE_PRIVATE_KEY_PATH (your own PKCS#8 key file; SNOWFLAKE_PRIVATE_KEY_PASSPHRASE if encrypted)
+or SNOWFLAKE_SECRET_ARN (a Secrets Manager secret). Role names SNOWFLAKE_DEPLOY_ROLE, SNOWFLAKE_LOAD_ROLE,
+SNOWFLAKE_TRANSFORM_ROLE, SNOWFLAKE_READ_ROLE, SNOWFLAKE_PARTNER_ROLE, SNOWFLAKE_STORAGE_INTEGRATION;
+service users (--admin) SNOWFLAKE_INGEST_USER, SNOWFLAKE_REBUILD_USER, SNOWFLAKE_TRANSFER_USER,
+SNOWFLAKE_MIGRATE_USER (default <DATABASE>_INGEST, ...). A dry run needs no key.
 `;
 
 async function main(): Promise<number> {
@@ -50,7 +53,6 @@ async function main(): Promise<number> {
     // printing needs names, not credentials: default them as serverless.yml derives them
     process.env.LANDING_BUCKET ??= `shopping-patterns-${stage}-landing`;
     process.env.EXPORTS_BUCKET ??= `shopping-patterns-${stage}-exports`;
-    process.env.SNOWFLAKE_SECRET_ARN ??= '(dry run)';
   }
   // statements go to stdout; progress and driver logs to stderr
   setLogSink((line) => process.stderr.write(line + '\n'));
