@@ -121,19 +121,19 @@ async function optionalParam(resolveVariable, name) {
 }
 
 /**
- * The secrets a function may read: its own Snowflake secret (`<fn>SecretArn`, for a service user per
- * function) or else the shared one (`snowflakeSecretArn`), plus the export salt secret when `withSalt`
- * and one is configured. The local stage has no secret parameter (it is never deployed, and its
- * functions read keys from the environment), so it gets an empty list instead of an error.
+ * The secrets a function may read: its own Snowflake secret (`<fn>SecretArn`: one service user per
+ * function, so each function reads only its own key), plus the export salt secret when `withSalt` and
+ * one is configured. The local stage has no secret parameter (it is never deployed, and its functions
+ * read keys from the environment), so it gets an empty list instead of an error.
  */
 async function secretResources(resolveVariable, fn, withSalt) {
-  const own = await optionalParam(resolveVariable, `${fn}SecretArn`);
-  const snowflake = own ?? (await optionalParam(resolveVariable, 'snowflakeSecretArn'));
-  if (snowflake === undefined) {
+  const param = `${fn}SecretArn`;
+  const own = await optionalParam(resolveVariable, param);
+  if (own === undefined) {
     if ((await resolveVariable('sls:stage')) === 'local') return [];
-    throw new ParameterError('snowflakeSecretArn', 'a secret name or ARN is required');
+    throw new ParameterError(param, 'a secret name or ARN is required');
   }
-  const resources = [secretResource(snowflake, own === undefined ? 'snowflakeSecretArn' : `${fn}SecretArn`)];
+  const resources = [secretResource(own, param)];
   const salt = withSalt ? await optionalParam(resolveVariable, 'exportSaltSecretArn') : undefined;
   if (salt !== undefined) resources.push(secretResource(salt, 'exportSaltSecretArn'));
   return resources;

@@ -34,8 +34,10 @@ const CUSTOM = {
   alarmTopicArn: 'arn:aws:sns:eu-west-2:123456789012:oncall',
   snowflakeIamUserArn: 'arn:aws:iam::999999999999:user/abc1-s-v2st0000',
   snowflakeExternalId: 'AB12345_SFCRole=2_abcdefghijklmnopqrstuvwxyz0=',
-  snowflakeSecretArn: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:sp/dev/snowflake-AbCdEf',
-  migrateSecretArn: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:sp/dev/snowflake-admin-MnOpQr',
+  ingestSecretArn: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:sp/dev/ingest-AbCdEf',
+  rebuildSecretArn: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:sp/dev/rebuild-BcDeFg',
+  transferSecretArn: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:sp/dev/transfer-CdEfGh',
+  migrateSecretArn: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:sp/dev/migrate-MnOpQr',
   exportSaltSecretArn: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:sp/dev/salt-GhIjKl',
   routedPrefixes: 'starter/,incoming/transactions/',
   transferBuckets: 'partner-drop-one,partner-drop-two',
@@ -617,25 +619,43 @@ describe('IAM', () => {
     }
   });
 
-  it('lets each function read its Snowflake secret (shared by default) and only rebuild and transfer the salt', () => {
-    const secretByName = `arn:aws:secretsmanager:eu-west-2:123456789012:secret:${SERVICE}/${STAGE}/snowflake-??????`;
+  it('gives each function its own Snowflake secret (by default too) and only rebuild and transfer the salt', () => {
+    // One key per function: a shared key would let any function log in as the others' user.
     for (const fn of FUNCTIONS) {
       const env = (t: CfnTemplate) =>
         props(t, `${cap(fn)}LambdaFunction`).Environment.Variables.SNOWFLAKE_SECRET_ARN;
       const secrets = (t: CfnTemplate) =>
         resourcesFor(roleStatements(t, `${cap(fn)}Role`).always, 'secretsmanager:GetSecretValue');
-      // defaults: every function reads the shared secret, by name
-      expect(secrets(base.template)).toEqual([secretByName]);
-      expect(env(base.template)).toBe(`${SERVICE}/${STAGE}/snowflake`);
-      // every parameter set: migrate has its own secret, the others the shared ARN; the salt for exporters
-      const own = fn === 'migrate' ? CUSTOM.migrateSecretArn : CUSTOM.snowflakeSecretArn;
+      // defaults: each function reads its own secret, by name
+      expect(secrets(base.template)).toEqual([
+        `arn:aws:secretsmanager:eu-west-2:123456789012:secret:${SERVICE}/${STAGE}/snowflake/${fn}-??????`,
+      ]);
+      expect(env(base.template)).toBe(`${SERVICE}/${STAGE}/snowflake/${fn}`);
+      // every parameter set: each its own ARN; the salt for the exporters
+      const own = CUSTOM[`${fn}SecretArn` as keyof typeof CUSTOM];
       const withSalt = fn === 'rebuild' || fn === 'transfer';
-      expect(secrets(custom.template)).toEqual(
-        [own, ...(withSalt ? [CUSTOM.exportSaltSecretArn] : [])].sort(),
-      );
+      expect(secrets(custom.template)).toEqual([own, ...(withSalt ? [CUSTOM.exportSaltSecretArn] : [])].sort());
       expect(env(custom.template)).toBe(own);
     }
+    const all = FUNCTIONS.map((fn) => props(base.template, `${cap(fn)}LambdaFunction`).Environment.Variables.SNOWFLAKE_SECRET_ARN);
+    expect(new Set(all).size).toBe(FUNCTIONS.length);
   });
+
+  it('logs each function in as its own Snowflake user, and migrate never as a system role', () => {
+    const vars = (fn: string) => props(base.template, `${cap(fn)}LambdaFunction`).Environment.Variables as Record<string, string>;
+    const users = FUNCTIONS.map((fn) => vars(fn).SNOWFLAKE_USER);
+    expect(users).toEqual(FUNCTIONS.map((fn) => `SHOPPING_PATTERNS_${fn.toUpperCase()}`));
+    expect(vars('ingest').SNOWFLAKE_ROLE).toBe('SHOPPING_PATTERNS_LOADER');
+    expect(vars('rebuild').SNOWFLAKE_ROLE).toBe('SHOPPING_PATTERNS_TRANSFORMER');
+    expect(vars('transfer').SNOWFLAKE_ROLE).toBe('SHOPPING_PATTERNS_TRANSFORMER');
+    // https://docs.snowflake.com/en/user-guide/security-access-control-overview#system-defined-roles
+    for (const fn of FUNCTIONS)
+      expect(['ACCOUNTADMIN', 'SECURITYADMIN', 'USERADMIN', 'SYSADMIN', 'ORGADMIN']).not.toContain(
+        vars(fn).SNOWFLAKE_ROLE.toUpperCase(),
+      );
+    expect(vars('migrate').SNOWFLAKE_ROLE).toBe(vars('migrate').SNOWFLAKE_DEPLOY_ROLE);
+  });
+
 });
 
 // ---------------------------------------------------------------------------------------------- Snowflake
@@ -704,7 +724,6 @@ describe('functions', () => {
     INGEST_BATCH_SIZE: '10',
     INGEST_MAX_RECEIVE_COUNT: '5',
     SNOWFLAKE_DATABASE: 'SHOPPING_PATTERNS',
-    SNOWFLAKE_SECRET_ARN: `${SERVICE}/${STAGE}/snowflake`,
     SCHEDULE_REBUILD: 'cron(0 6 ? * MON *)',
     SNOWFLAKE_DISABLE_PLATFORM_DETECTION: 'true',
   };

@@ -135,7 +135,7 @@ describe('migrate', () => {
     let at = 0;
     for (const s of withAdmin.scripts) {
       at += s.statements;
-      if (s.admin) expect(withAdmin.statements[at - 1]).toBe('use role SYSADMIN');
+      if (s.admin) expect(withAdmin.statements[at - 1]).toBe('use role SHOPPING_PATTERNS_DEPLOYER');
     }
     const expectedCount = listScripts('snowflake')
       .filter((s) => !s.admin)
@@ -166,5 +166,14 @@ describe('migrate', () => {
     expect(parseMigrateEvent({ dryRun: true, only: ['40_tables.sql'] })).toEqual({ dryRun: true, only: ['40_tables.sql'] });
     expect(parseMigrateEvent(undefined)).toEqual({});
     expect(() => parseMigrateEvent({ admin: true })).toThrow(/invalid migrate event/);
+  });
+
+  it('refuses a system role as the deploy role: its key lives in the migrate Lambda', () => {
+    for (const role of ['SYSADMIN', 'accountadmin', 'SECURITYADMIN', 'USERADMIN']) {
+      expect(() => snowflakeParameters(loadConfig(ENV), { ...ENV, SNOWFLAKE_DEPLOY_ROLE: role })).toThrow(
+        /SNOWFLAKE_DEPLOY_ROLE: .* is a system role/,
+      );
+    }
+    expect(snowflakeParameters(loadConfig(ENV), ENV).DEPLOY_ROLE).toBe('SHOPPING_PATTERNS_DEPLOYER');
   });
 });
