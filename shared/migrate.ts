@@ -21,10 +21,13 @@ import { sqlRoot } from './paths';
 import type { Warehouse } from './warehouse/port';
 import { splitStatements, stripComments } from './warehouse/split-statements';
 import { formatIssues } from './zod-issues';
+import prefixes from '../infra/prefixes.json';
 
-/** Snowflake unloads (transfer mode "unload") land under this prefix of the exports bucket. */
-export const UNLOAD_PREFIX = 'unload/';
-
+/**
+ * Snowflake unloads (transfer mode "unload") land under this prefix of the exports bucket. Defined in
+ * infra/prefixes.json, which serverless.yml reads for the integration role's write permission.
+ */
+export const UNLOAD_PREFIX: string = prefixes.unloadPrefix;
 
 export interface Script {
   file: string;
@@ -163,7 +166,7 @@ export function snowflakeParameters(cfg: Config = loadedConfig(), env: NodeJS.Pr
     PARTNER_ROLE: e.SNOWFLAKE_PARTNER_ROLE ?? `${db}_PARTNER`,
     STORAGE_INTEGRATION: e.SNOWFLAKE_STORAGE_INTEGRATION ?? `${db}_S3`,
     LANDING_URL: `s3://${cfg.buckets.landing}/`,
-    // the integration role may write only under this prefix (serverless.yml param unloadPrefix)
+    // the integration role may write only under this prefix (infra/prefixes.json)
     EXPORT_URL: `s3://${cfg.buckets.exports}/${UNLOAD_PREFIX}`,
     LANDING_STAGE: cfg.warehouse.landingStage,
     EXPORT_STAGE: cfg.warehouse.exportStage,

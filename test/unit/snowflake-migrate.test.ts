@@ -176,4 +176,20 @@ describe('migrate', () => {
     }
     expect(snowflakeParameters(loadConfig(ENV), ENV).DEPLOY_ROLE).toBe('SHOPPING_PATTERNS_DEPLOYER');
   });
+
+  it('takes the unload prefix from its one definition, which serverless.yml reads too', () => {
+    // Prepare: every place that could restate it
+    const { unloadPrefix } = JSON.parse(fs.readFileSync(path.join(ROOT, 'infra/prefixes.json'), 'utf8')) as { unloadPrefix: string };
+    const sources = [
+      path.join(ROOT, 'serverless.yml'),
+      ...fs.readdirSync(path.join(ROOT, 'shared'), { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => path.join(ROOT, 'shared', f)),
+    ];
+
+    // Assess: no restated literal, and the export stage's URL ends in it
+    for (const file of sources) expect([file, fs.readFileSync(file, 'utf8').includes(unloadPrefix)]).toEqual([file, false]);
+    expect(fs.readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8')).toContain('${file(./infra/prefixes.json):unloadPrefix}');
+    expect(snowflakeParameters(loadConfig(ENV), ENV).EXPORT_URL).toBe(`s3://${ENV.EXPORTS_BUCKET}/${unloadPrefix}`);
+  });
 });
