@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { dependencyGraph, findCycles } from '../../.ci/lib/cfn-graph';
+import { createLogger, setLogSink } from '../../shared/logger';
 import { applySuppressions, formatReport, scan } from '../../.ci/lib/guard';
 import {
   packageService,
@@ -150,6 +151,21 @@ function evalCondition(t: CfnTemplate, name: string): boolean {
     throw new Error(`cannot evaluate ${JSON.stringify(node)}`);
   };
   return evaluate(t.Conditions?.[name]);
+}
+
+/**
+ * The subset of CloudWatch Logs JSON filter patterns the template uses, evaluated on a parsed line:
+ * `{ ($.field = "text") || ($.other = "prefix*") }`. Anything else is refused, so a new pattern shape
+ * cannot pass untested. https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
+ */
+function jsonFilterMatches(pattern: string, event: Record<string, unknown>): boolean {
+  const term = String.raw`\(\s*\$\.([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"([^"*]*)(\*?)"\s*\)`;
+  const whole = new RegExp(String.raw`^\{\s*${term}(\s*\|\|\s*${term})*\s*\}$`);
+  if (!whole.test(pattern)) throw new Error(`unsupported filter pattern ${pattern}`);
+  return [...pattern.matchAll(new RegExp(term, 'g'))].some(([, field, text, star]) => {
+    const value = event[field!];
+    return typeof value === 'string' && (star ? value.startsWith(text!) : value === text);
+  });
 }
 
 /** File names in a zip, from its central directory (no dependency needed for that). */
@@ -453,6 +469,78 @@ describe('alarms', () => {
       });
     }
     expect(props(base.template, 'IngestLambdaFunction').FunctionName).toBe(`${PREFIX}-ingest`);
+  });
+
+  it('alarm when the rebuild withholds the export (a log-based metric that matches the line it logs)', () => {
+    // Prepare: the message rebuild logs when an error test fails, as the code writes it, and that line
+    // as the project logger writes it in Lambda (JSON)
+    const source = fs.readFileSync(`${__dirname}/../../shared/rebuild.ts`, 'utf8');
+    const message = /log\.error\('(publishing withheld[^']*)'/.exec(source)?.[1];
+    expect(message).toBeDefined();
+    const lines: string[] = [];
+    const saved = { format: process.env.LOG_FORMAT, level: process.env.LOG_LEVEL };
+    process.env.LOG_FORMAT = 'json';
+    process.env.LOG_LEVEL = 'info';
+    setLogSink((line) => lines.push(line));
+    try {
+      createLogger({ fn: 'rebuild' }).error(message!, { failed: ['unique_customers_customer_id'] });
+      createLogger({ fn: 'rebuild' }).info('rebuild finished', { status: 'published' });
+    } finally {
+      setLogSink((line) => process.stderr.write(line + '\n'));
+      for (const [name, value] of [['LOG_FORMAT', saved.format], ['LOG_LEVEL', saved.level]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+    const [withheld, published] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+
+    // Act
+    const filters = resources(base.template, 'AWS::Logs::MetricFilter').map(([, r]) => r.Properties as Json);
+    const filter = filters.find((f) => f.LogGroupName?.Ref === 'RebuildLogGroup');
+
+    // Assess: the filter matches the withheld line and not a published one, and an alarm watches its metric
+    expect(filter).toBeDefined();
+    expect(jsonFilterMatches(filter!.FilterPattern, withheld!)).toBe(true);
+    expect(jsonFilterMatches(filter!.FilterPattern, published!)).toBe(false);
+    const [metric] = filter!.MetricTransformations;
+    const alarm = Object.values(alarms(base.template)).find(
+      (a) => a.MetricName === metric.MetricName && a.Namespace === metric.MetricNamespace,
+    );
+    expect(alarm).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', Statistic: 'Sum' });
+    expect(metric.MetricNamespace).toContain(STAGE); // one metric per stage: dev never alarms prod
+  });
+
+  it('run rebuild, transfer and migrate once per asynchronous event (no Lambda retries) and alarm on dropped events', () => {
+    // EventBridge invokes asynchronously; Lambda retries a failed async event twice unless told not to.
+    // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+    const configs = Object.fromEntries(
+      resources(base.template, 'AWS::Lambda::EventInvokeConfig').map(([, r]) => [
+        (r.Properties!.FunctionName as { Ref: string }).Ref,
+        r.Properties as Json,
+      ]),
+    );
+    for (const fn of ['rebuild', 'transfer', 'migrate']) {
+      expect(configs[`${cap(fn)}LambdaFunction`]).toMatchObject({ MaximumRetryAttempts: 0, Qualifier: '$LATEST' });
+      expect(configs[`${cap(fn)}LambdaFunction`].MaximumEventAgeInSeconds).toBeLessThanOrEqual(21600);
+    }
+    const dropped = Object.values(alarms(base.template)).find((a) => a.MetricName === 'AsyncEventsDropped');
+    expect(dropped).toMatchObject({ Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: `${PREFIX}-rebuild` }] });
+  });
+
+  it('encrypt the alarm topic with a key CloudWatch may use (not the AWS managed SNS key)', () => {
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+    const topic = props(base.template, 'AlarmTopic');
+    expect(topic.KmsMasterKeyId).toEqual({ Ref: expect.any(String) });
+    const key = base.template.Resources[topic.KmsMasterKeyId.Ref as string]!;
+    expect(key.Type).toBe('AWS::KMS::Key');
+    expect(key.Condition).toBe('CreateAlarmTopic');
+    const p = key.Properties as Json;
+    expect(p.EnableKeyRotation).toBe(true);
+    const cw = (p.KeyPolicy.Statement as Statement[]).find(
+      (st) => st.Effect === 'Allow' && JSON.stringify(st.Principal) === JSON.stringify({ Service: 'cloudwatch.amazonaws.com' }),
+    );
+    expect(list(cw!.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    expect(cw!.Condition!.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
   });
 
   it('notify the stack topic by default, and the given topic when alarmTopicArn is set', () => {
