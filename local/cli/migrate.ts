@@ -2,8 +2,8 @@
  * npm run migrate -- [--stage local|dev|prod] [--dry-run] [--admin] [--only FILE]...
  *
  * Applies the warehouse schema, the same code as functions/migrate. With --dry-run it only prints
- * the rendered statements (no connection is opened), which also works offline for a cloud stage:
- * bucket names then default to the serverless.yml ones.
+ * the rendered statements (no connection is opened), which also works offline for a cloud stage
+ * (LANDING_BUCKET and EXPORTS_BUCKET set from the stack's outputs; no key needed).
  */
 import '../env';
 import { parseArgs } from 'node:util';
@@ -47,13 +47,9 @@ async function main(): Promise<number> {
     return 0;
   }
   if (values.stage) process.env.STAGE = values.stage;
-  const stage = process.env.STAGE ?? 'local';
+  // A dry run needs names, not credentials. The bucket names are not guessed: they carry the account
+  // and region (serverless.yml), so LANDING_BUCKET and EXPORTS_BUCKET come from the stack's outputs.
   const dryRun = values['dry-run'];
-  if (dryRun && stage !== 'local') {
-    // printing needs names, not credentials: default them as serverless.yml derives them
-    process.env.LANDING_BUCKET ??= `shopping-patterns-${stage}-landing`;
-    process.env.EXPORTS_BUCKET ??= `shopping-patterns-${stage}-exports`;
-  }
   // statements go to stdout; progress and driver logs to stderr
   setLogSink((line) => process.stderr.write(line + '\n'));
   const wh = createWarehouse();

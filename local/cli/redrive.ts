@@ -92,7 +92,8 @@ async function main(): Promise<number> {
     throw new UsageError(`--method must be auto, move-task or manual, got ${method}`);
   const max = positiveNumber('--max', values.max, 1000);
   const timeoutMs = positiveNumber('--timeout', values.timeout, 600) * 1000;
-  const stage = selectStage(values.stage);
+  // redrive touches queues only; the bucket names of an AWS stage are not needed
+  const stage = selectStage(values.stage, { buckets: false });
   const cfg = config();
   const target = await resolveTarget(cfg);
   const wh = warehouse();

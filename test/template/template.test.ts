@@ -27,6 +27,8 @@ jest.setTimeout(300_000);
 const SERVICE = 'shopping-patterns';
 const STAGE = 'dev';
 const PREFIX = `${SERVICE}-${STAGE}`;
+/** Default bucket names carry the account and region (unique across both); `str()` deploys in 123456789012, eu-west-2. */
+const BUCKETS = `${PREFIX}-123456789012-eu-west-2`;
 const FUNCTIONS = ['ingest', 'rebuild', 'transfer', 'migrate'] as const;
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
@@ -197,17 +199,34 @@ function zipEntries(file: string): string[] {
 
 describe('buckets', () => {
   const buckets = {
-    LandingBucket: `${PREFIX}-landing`,
-    ExportsBucket: `${PREFIX}-exports`,
-    AccessLogsBucket: `${PREFIX}-access-logs`,
+    LandingBucket: `${BUCKETS}-landing`,
+    ExportsBucket: `${BUCKETS}-exports`,
+    AccessLogsBucket: `${BUCKETS}-access-logs`,
     ServerlessDeploymentBucket: undefined,
   };
 
   it('are exactly the three data buckets and osls deployment bucket, with the derived names', () => {
     const names = Object.fromEntries(
-      resources(base.template, 'AWS::S3::Bucket').map(([id, r]) => [id, r.Properties?.BucketName]),
+      resources(base.template, 'AWS::S3::Bucket').map(([id, r]) => [
+        id,
+        r.Properties?.BucketName === undefined ? undefined : str(r.Properties.BucketName),
+      ]),
     );
     expect(names).toEqual(buckets);
+  });
+
+  it('have default names unique to the account and region, valid in the longest region', () => {
+    // Bucket names are global; two accounts (or regions) deploying the same stage must not collide.
+    for (const id of ['LandingBucket', 'ExportsBucket', 'AccessLogsBucket']) {
+      const name = props(base.template, id).BucketName as { 'Fn::Sub': string };
+      expect(name['Fn::Sub']).toContain('${AWS::AccountId}');
+      expect(name['Fn::Sub']).toContain('${AWS::Region}');
+      const longest = name['Fn::Sub'].replace('${AWS::AccountId}', '123456789012').replace('${AWS::Region}', 'ap-southeast-5');
+      // https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+      expect(longest).toMatch(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/);
+    }
+    // IAM role names are per account across regions
+    expect((props(base.template, 'SnowflakeIntegrationRole').RoleName as { 'Fn::Sub': string })['Fn::Sub']).toContain('${AWS::Region}');
   });
 
   it.each(Object.keys(buckets))('%s blocks public access, disables ACLs and keeps versions', (id) => {
@@ -318,8 +337,8 @@ describe('buckets', () => {
     expect(allow[0]!.Action).toBe('s3:PutObject');
     expect(list(allow[0]!.Condition!.ArnLike!['aws:SourceArn']).map(str).sort()).toEqual(
       [
-        `arn:aws:s3:::${PREFIX}-exports`,
-        `arn:aws:s3:::${PREFIX}-landing`,
+        `arn:aws:s3:::${BUCKETS}-exports`,
+        `arn:aws:s3:::${BUCKETS}-landing`,
         'arn-of:ServerlessDeploymentBucket',
       ].sort(),
     );
@@ -356,7 +375,7 @@ describe('landing notification', () => {
     expect(allow.Action).toBe('sqs:SendMessage');
     const sourceArn = allow.Condition!.ArnEquals!['aws:SourceArn'];
     expect(JSON.stringify(sourceArn)).not.toMatch(/LandingBucket/); // no Ref, no GetAtt: a string ARN
-    expect(str(sourceArn)).toBe(`arn:aws:s3:::${PREFIX}-landing`);
+    expect(str(sourceArn)).toBe(`arn:aws:s3:::${BUCKETS}-landing`);
     expect(allow.Condition!.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
     expect(props(base.template, 'IngestQueuePolicy').Queues).toEqual([{ Ref: 'IngestQueue' }]);
   });
@@ -521,7 +540,7 @@ describe('alarms', () => {
     );
     for (const fn of ['rebuild', 'transfer', 'migrate']) {
       expect(configs[`${cap(fn)}LambdaFunction`]).toMatchObject({ MaximumRetryAttempts: 0, Qualifier: '$LATEST' });
-      expect(configs[`${cap(fn)}LambdaFunction`].MaximumEventAgeInSeconds).toBeLessThanOrEqual(21600);
+      expect(configs[`${cap(fn)}LambdaFunction`]!.MaximumEventAgeInSeconds).toBeLessThanOrEqual(21600);
     }
     const dropped = Object.values(alarms(base.template)).find((a) => a.MetricName === 'AsyncEventsDropped');
     expect(dropped).toMatchObject({ Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: `${PREFIX}-rebuild` }] });
@@ -676,9 +695,9 @@ describe('IAM', () => {
     ] as const) {
       const { always } = roleStatements(t, 'IngestRole');
       expect(resourcesFor(always, 's3:GetObject')).toEqual(
-        prefixes.map((p) => `arn:aws:s3:::${PREFIX}-landing/${p}*`).sort(),
+        prefixes.map((p) => `arn:aws:s3:::${BUCKETS}-landing/${p}*`).sort(),
       );
-      expect(resourcesFor(always, 's3:ListBucket')).toEqual([`arn:aws:s3:::${PREFIX}-landing`]);
+      expect(resourcesFor(always, 's3:ListBucket')).toEqual([`arn:aws:s3:::${BUCKETS}-landing`]);
       expect(resourcesFor(always, 'sqs:ReceiveMessage')).toEqual(['arn-of:IngestQueue']);
     }
   });
@@ -686,22 +705,22 @@ describe('IAM', () => {
   it('lets rebuild write only the export prefix of the exports bucket', () => {
     const { always } = roleStatements(base.template, 'RebuildRole');
     expect(resourcesFor(always, 's3:PutObject')).toEqual([
-      `arn:aws:s3:::${PREFIX}-exports/customer_product_purchases/*`,
+      `arn:aws:s3:::${BUCKETS}-exports/customer_product_purchases/*`,
     ]);
     const list_ = always.find((s) => list(s.Action).includes('s3:ListBucket'))!;
-    expect(str(list_.Resource)).toBe(`arn:aws:s3:::${PREFIX}-exports`);
+    expect(str(list_.Resource)).toBe(`arn:aws:s3:::${BUCKETS}-exports`);
     expect(list_.Condition).toEqual({ StringLike: { 's3:prefix': 'customer_product_purchases/*' } });
   });
 
   it('lets transfer write only the destination buckets named by parameter, which are also TRANSFER_ALLOWED_BUCKETS', () => {
     for (const [t, buckets] of [
-      [base.template, [`${PREFIX}-exports`]],
+      [base.template, [`${BUCKETS}-exports`]],
       [custom.template, CUSTOM.transferBuckets.split(',')],
     ] as const) {
       const { always } = roleStatements(t, 'TransferRole');
       expect(resourcesFor(always, 's3:PutObject')).toEqual(buckets.map((b) => `arn:aws:s3:::${b}/*`).sort());
       expect(resourcesFor(always, 's3:ListBucket')).toEqual(buckets.map((b) => `arn:aws:s3:::${b}`).sort());
-      expect(props(t, 'TransferLambdaFunction').Environment.Variables.TRANSFER_ALLOWED_BUCKETS).toBe(
+      expect(str(props(t, 'TransferLambdaFunction').Environment.Variables.TRANSFER_ALLOWED_BUCKETS)).toBe(
         buckets.join(','),
       );
     }
@@ -739,7 +758,7 @@ describe('IAM', () => {
     // https://docs.snowflake.com/en/user-guide/security-access-control-overview#system-defined-roles
     for (const fn of FUNCTIONS)
       expect(['ACCOUNTADMIN', 'SECURITYADMIN', 'USERADMIN', 'SYSADMIN', 'ORGADMIN']).not.toContain(
-        vars(fn).SNOWFLAKE_ROLE.toUpperCase(),
+        vars(fn).SNOWFLAKE_ROLE!.toUpperCase(),
       );
     expect(vars('migrate').SNOWFLAKE_ROLE).toBe(vars('migrate').SNOWFLAKE_DEPLOY_ROLE);
   });
@@ -775,13 +794,13 @@ describe('Snowflake storage integration role', () => {
   });
 
   it('has a fixed name, so CREATE STORAGE INTEGRATION can name it before the stack exists', () => {
-    expect(props(base.template, 'SnowflakeIntegrationRole').RoleName).toBe(`${PREFIX}-snowflake-s3`);
+    expect(str(props(base.template, 'SnowflakeIntegrationRole').RoleName)).toBe(`${PREFIX}-eu-west-2-snowflake-s3`);
   });
 
   it('reads the landing bucket and writes only the unload prefix of the exports bucket', () => {
     const { always } = roleStatements(base.template, 'SnowflakeIntegrationRole');
-    expect(resourcesFor(always, 's3:GetObject')).toEqual([`arn:aws:s3:::${PREFIX}-landing/*`]);
-    expect(resourcesFor(always, 's3:PutObject')).toEqual([`arn:aws:s3:::${PREFIX}-exports/unload/*`]);
+    expect(resourcesFor(always, 's3:GetObject')).toEqual([`arn:aws:s3:::${BUCKETS}-landing/*`]);
+    expect(resourcesFor(always, 's3:PutObject')).toEqual([`arn:aws:s3:::${BUCKETS}-exports/unload/*`]);
     const exportListing = always.find(
       (s) => list(s.Action).includes('s3:ListBucket') && str(s.Resource).endsWith('-exports'),
     )!;
@@ -789,7 +808,7 @@ describe('Snowflake storage integration role', () => {
     // no write anywhere else
     const writes = always.filter((s) => list(s.Action).some((a) => /Put|Delete/.test(a)));
     expect(writes.flatMap((s) => list(s.Resource).map(str))).toEqual([
-      `arn:aws:s3:::${PREFIX}-exports/unload/*`,
+      `arn:aws:s3:::${BUCKETS}-exports/unload/*`,
     ]);
   });
 
@@ -806,8 +825,8 @@ describe('functions', () => {
   // every variable shared/config.ts reads that serverless.yml must set on an AWS stage
   const required = {
     STAGE: STAGE,
-    LANDING_BUCKET: `${PREFIX}-landing`,
-    EXPORTS_BUCKET: `${PREFIX}-exports`,
+    LANDING_BUCKET: `${BUCKETS}-landing`,
+    EXPORTS_BUCKET: `${BUCKETS}-exports`,
     WAREHOUSE_ENGINE: 'snowflake',
     INGEST_BATCH_SIZE: '10',
     INGEST_MAX_RECEIVE_COUNT: '5',
@@ -825,7 +844,10 @@ describe('functions', () => {
       const major = /^nodejs(\d+)\.x$/.exec(p.Runtime as string)?.[1];
       expect(Number(major)).toBeGreaterThanOrEqual(22);
       expect(p.Handler).toBe(`functions/${fn}.handler`);
-      expect(p.Environment.Variables).toMatchObject(required);
+      const env = Object.fromEntries(
+        Object.entries(p.Environment.Variables as Record<string, unknown>).map(([k, v]) => [k, str(v)]),
+      );
+      expect(env).toMatchObject(required);
     },
   );
 
@@ -840,13 +862,21 @@ describe('functions', () => {
     }
   });
 
-  it('resolves every environment value offline, except the queue URLs on ingest', () => {
+  it('resolves every environment value offline (pseudo parameters at most), except the queue URLs on ingest', () => {
+    // A string, or an Fn::Sub naming only the account, region and partition (filled in by CloudFormation,
+    // never by a call to AWS at package time)
+    const offline = (value: unknown) =>
+      typeof value === 'string' ||
+      (typeof (value as { 'Fn::Sub'?: unknown })['Fn::Sub'] === 'string' &&
+        [...((value as { 'Fn::Sub': string })['Fn::Sub'].matchAll(/\$\{([^}]+)\}/g))].every((m) =>
+          ['AWS::AccountId', 'AWS::Region', 'AWS::Partition'].includes(m[1]!),
+        ));
     for (const fn of FUNCTIONS) {
       for (const [name, value] of Object.entries(
         props(base.template, `${cap(fn)}LambdaFunction`).Environment.Variables,
       )) {
         if (fn === 'ingest' && (name === 'INGEST_QUEUE_URL' || name === 'INGEST_DLQ_URL')) continue;
-        expect([name, typeof value]).toEqual([name, 'string']);
+        expect([name, offline(value)]).toEqual([name, true]);
       }
     }
     expect(props(base.template, 'IngestLambdaFunction').Environment.Variables).toMatchObject({
