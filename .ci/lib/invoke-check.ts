@@ -35,7 +35,8 @@ export function checkInvocation(
 ): string[] {
   const problems: string[] = [];
   if (!fn) return [`no function ${name} in serverless.yml`];
-  if (!['RequestResponse', 'Event', 'DryRun'].includes(type)) problems.push(`--type ${type} is not RequestResponse, Event or DryRun`);
+  if (!['RequestResponse', 'Event', 'DryRun'].includes(type))
+    problems.push(`--type ${type} is not RequestResponse, Event or DryRun`);
   let event: unknown;
   try {
     event = JSON.parse(data);
@@ -52,15 +53,21 @@ export function checkInvocation(
   }
   const timeoutMs = (fn.timeout ?? 6) * 1000;
   if (type === 'Event' && fn.maximumRetryAttempts !== 0) {
-    problems.push(`${name} has Lambda's asynchronous retries (maximumRetryAttempts is not 0): an Event may run up to three times`);
+    problems.push(
+      `${name} has Lambda's asynchronous retries (maximumRetryAttempts is not 0): an Event may run up to three times`,
+    );
   }
   if (type === 'RequestResponse' && timeoutMs > OSLS_SOCKET_TIMEOUT_MS) {
     const socket = Number(env.AWS_CLIENT_TIMEOUT ?? OSLS_SOCKET_TIMEOUT_MS);
     if (!(socket > timeoutMs)) {
-      problems.push(`${name} may run ${timeoutMs / 1000} s but osls's socket times out after ${socket / 1000} s: set AWS_CLIENT_TIMEOUT above ${timeoutMs} or use --type Event`);
+      problems.push(
+        `${name} may run ${timeoutMs / 1000} s but osls's socket times out after ${socket / 1000} s: set AWS_CLIENT_TIMEOUT above ${timeoutMs} or use --type Event`,
+      );
     }
     if (env.SLS_AWS_REQUEST_MAX_RETRIES !== '0') {
-      problems.push(`a synchronous invoke of ${name} may be retried by osls (SLS_AWS_REQUEST_MAX_RETRIES is not 0): each retry is another run`);
+      problems.push(
+        `a synchronous invoke of ${name} may be retried by osls (SLS_AWS_REQUEST_MAX_RETRIES is not 0): each retry is another run`,
+      );
     }
   }
   return problems;
@@ -79,12 +86,22 @@ async function main(): Promise<number> {
   const service = (await printService({ stage: values.stage })) as {
     functions: Record<string, { timeout?: number; maximumRetryAttempts?: number }>;
   };
-  const problems = checkInvocation(service.functions[values.function], values.function, values.type, values.data, process.env);
+  const problems = checkInvocation(
+    service.functions[values.function],
+    values.function,
+    values.type,
+    values.data,
+    process.env,
+  );
   if (problems.length > 0) {
-    process.stderr.write(`sls invoke -f ${values.function} would not be sound:\n  ${problems.join('\n  ')}\n`);
+    process.stderr.write(
+      `sls invoke -f ${values.function} would not be sound:\n  ${problems.join('\n  ')}\n`,
+    );
     return 1;
   }
-  process.stdout.write(`sls invoke --stage ${values.stage} -f ${values.function} --type ${values.type}: checked\n`);
+  process.stdout.write(
+    `sls invoke --stage ${values.stage} -f ${values.function} --type ${values.type}: checked\n`,
+  );
   return 0;
 }
 

@@ -11,7 +11,13 @@ import '../env';
 import { parseArgs } from 'node:util';
 import { config } from '../../shared/config';
 import { ConfigError, errorMessage } from '../../shared/errors';
-import { formatStep, lambdaInvoker, runSmoke, smokeLambdaClient, type SmokeDeps } from '../../shared/ops/smoke';
+import {
+  formatStep,
+  lambdaInvoker,
+  runSmoke,
+  smokeLambdaClient,
+  type SmokeDeps,
+} from '../../shared/ops/smoke';
 import { resolveTarget } from '../../shared/ops/target';
 import { warehouse } from '../../shared/warehouse';
 import { positiveNumber, run, selectStage, UsageError } from './ops-common';
@@ -55,9 +61,11 @@ async function main(): Promise<number> {
     return 0;
   }
   if (!values.stage) throw new UsageError('--stage is required (dev, prod or local)');
-  if (values.stage === 'prod' && !values.yes) throw new UsageError('--stage prod leaves a sample row in prod: add --yes');
+  if (values.stage === 'prod' && !values.yes)
+    throw new UsageError('--stage prod leaves a sample row in prod: add --yes');
   const stage = selectStage(values.stage);
-  const missing = stage === 'local' ? [] : ['LANDING_BUCKET', 'EXPORTS_BUCKET'].filter((v) => !process.env[v]);
+  const missing =
+    stage === 'local' ? [] : ['LANDING_BUCKET', 'EXPORTS_BUCKET'].filter((v) => !process.env[v]);
   if (missing.length > 0) {
     throw new ConfigError(
       `${missing.join(' and ')} not set: export them from the stack outputs (LandingBucketName, ExportsBucketName; docs/DEPLOY.md step 4)`,
@@ -70,7 +78,9 @@ async function main(): Promise<number> {
   if (stage !== 'local') {
     // fail fast, and say so, when this shell has no AWS credentials
     await target.s3.config.credentials().catch((err: unknown) => {
-      throw new ConfigError(`no AWS credentials (${errorMessage(err)}): configure them as for the AWS CLI (aws sts get-caller-identity)`);
+      throw new ConfigError(
+        `no AWS credentials (${errorMessage(err)}): configure them as for the AWS CLI (aws sts get-caller-identity)`,
+      );
     });
   }
   const wh = warehouse();
@@ -79,8 +89,15 @@ async function main(): Promise<number> {
     ? lambdaInvoker(lambda, stage)
     : async (fn, payload) => {
         // the local stage: the same handlers, in this process, against the running stack
-        if (fn === 'rebuild') return (await import('../../functions/rebuild')).rebuildHandler(payload) as unknown as Record<string, unknown>;
-        return (await import('../../functions/transfer')).transferHandler(payload) as unknown as Record<string, unknown>;
+        if (fn === 'rebuild')
+          return (await import('../../functions/rebuild')).rebuildHandler(payload) as unknown as Record<
+            string,
+            unknown
+          >;
+        return (await import('../../functions/transfer')).transferHandler(payload) as unknown as Record<
+          string,
+          unknown
+        >;
       };
   try {
     process.stdout.write(`smoke test of stage ${stage}\n`);
@@ -100,7 +117,9 @@ async function main(): Promise<number> {
     const failed = steps.filter((s) => !s.ok).length;
     const skipped = 5 - steps.length;
     process.stdout.write(
-      failed === 0 ? 'smoke test passed\n' : `smoke test FAILED (${failed} failed${skipped ? `, ${skipped} not run` : ''})\n`,
+      failed === 0
+        ? 'smoke test passed\n'
+        : `smoke test FAILED (${failed} failed${skipped ? `, ${skipped} not run` : ''})\n`,
     );
     return failed === 0 ? 0 : 1;
   } finally {

@@ -68,7 +68,10 @@ export function smokeSample(now: Date): { line: string; rows: number } {
   };
 }
 
-export async function runSmoke(deps: SmokeDeps, onStep: (s: SmokeStep) => void = () => undefined): Promise<SmokeStep[]> {
+export async function runSmoke(
+  deps: SmokeDeps,
+  onStep: (s: SmokeStep) => void = () => undefined,
+): Promise<SmokeStep[]> {
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const steps: SmokeStep[] = [];
@@ -85,7 +88,12 @@ export async function runSmoke(deps: SmokeDeps, onStep: (s: SmokeStep) => void =
   // 1. upload
   try {
     await deps.s3.send(
-      new PutObjectCommand({ Bucket: deps.landingBucket, Key: key, Body: sample.line, ContentType: 'application/x-ndjson' }),
+      new PutObjectCommand({
+        Bucket: deps.landingBucket,
+        Key: key,
+        Body: sample.line,
+        ContentType: 'application/x-ndjson',
+      }),
     );
     if (!record({ step: 'upload', ok: true, detail: `s3://${deps.landingBucket}/${key}` })) return steps;
   } catch (err) {
@@ -112,7 +120,8 @@ export async function runSmoke(deps: SmokeDeps, onStep: (s: SmokeStep) => void =
     record({ step: 'ledger', ok: false, detail: `raw.file_ledger could not be read: ${errorMessage(err)}` });
     return steps;
   }
-  const loaded = row?.status === 'loaded' && Number(row.rows_loaded) === sample.rows && Number(row.rows_quarantined) === 0;
+  const loaded =
+    row?.status === 'loaded' && Number(row.rows_loaded) === sample.rows && Number(row.rows_quarantined) === 0;
   const ledgerDetail = row
     ? `${row.status}, ${row.rows_loaded} row(s) loaded, ${row.rows_quarantined} quarantined${row.first_error ? `, error: ${row.first_error}` : ''}`
     : `no ledger row after ${Math.round((deps.ledgerTimeoutMs ?? 300_000) / 1000)} s (is the ingest queue draining? see the ingest logs)`;
@@ -130,7 +139,14 @@ export async function runSmoke(deps: SmokeDeps, onStep: (s: SmokeStep) => void =
       graceSeconds: 0,
     });
     const finding = result.entries.find((e) => e.key === key)?.finding ?? 'not listed';
-    if (!record({ step: 'reconcile', ok: result.problems === 0 && finding === 'loaded', detail: `${key}: ${finding}` })) return steps;
+    if (
+      !record({
+        step: 'reconcile',
+        ok: result.problems === 0 && finding === 'loaded',
+        detail: `${key}: ${finding}`,
+      })
+    )
+      return steps;
   } catch (err) {
     record({ step: 'reconcile', ok: false, detail: errorMessage(err) });
     return steps;
@@ -140,7 +156,14 @@ export async function runSmoke(deps: SmokeDeps, onStep: (s: SmokeStep) => void =
   try {
     const result = await deps.invoke('rebuild', {});
     const ok = result.status === 'published';
-    if (!record({ step: 'rebuild', ok, detail: `status ${String(result.status)}${ok ? `, manifest ${String(result.manifest_key)}` : ' (see its report in the rebuild logs)'}` })) return steps;
+    if (
+      !record({
+        step: 'rebuild',
+        ok,
+        detail: `status ${String(result.status)}${ok ? `, manifest ${String(result.manifest_key)}` : ' (see its report in the rebuild logs)'}`,
+      })
+    )
+      return steps;
   } catch (err) {
     record({ step: 'rebuild', ok: false, detail: errorMessage(err) });
     return steps;
@@ -154,7 +177,11 @@ export async function runSmoke(deps: SmokeDeps, onStep: (s: SmokeStep) => void =
       run_id: `smoke-${started.getTime()}`,
     });
     const ok = typeof result.file_name === 'string' && Number(result.row_count) > 0;
-    record({ step: 'transfer', ok, detail: `${String(result.row_count)} row(s), manifest ${String(result.file_name)}` });
+    record({
+      step: 'transfer',
+      ok,
+      detail: `${String(result.row_count)} row(s), manifest ${String(result.file_name)}`,
+    });
   } catch (err) {
     record({ step: 'transfer', ok: false, detail: errorMessage(err) });
   }
@@ -162,7 +189,9 @@ export async function runSmoke(deps: SmokeDeps, onStep: (s: SmokeStep) => void =
 }
 
 function lowerKeys(row: object): LedgerRow {
-  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k.toLowerCase(), v])) as unknown as LedgerRow;
+  return Object.fromEntries(
+    Object.entries(row).map(([k, v]) => [k.toLowerCase(), v]),
+  ) as unknown as LedgerRow;
 }
 
 export function formatStep(s: SmokeStep): string {
@@ -192,12 +221,18 @@ export function lambdaInvoker(lambda: LambdaClient, stage: string): SmokeDeps['i
       body = { raw: text };
     }
     if (res.FunctionError) {
-      throw new Error(`${fn} failed (${res.FunctionError}): ${String(body.errorType ?? '')}: ${String(body.errorMessage ?? text)}`);
+      throw new Error(
+        `${fn} failed (${res.FunctionError}): ${String(body.errorType ?? '')}: ${String(body.errorMessage ?? text)}`,
+      );
     }
     return body;
   };
 }
 
 export function smokeLambdaClient(region: string): LambdaClient {
-  return new LambdaClient({ region, maxAttempts: 1, requestHandler: { connectionTimeout: 10_000, socketTimeout: 960_000 } });
+  return new LambdaClient({
+    region,
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 10_000, socketTimeout: 960_000 },
+  });
 }

@@ -35,7 +35,11 @@ let printed: Printed;
  * are, an Fn::Sub of pseudo parameters filled in; nulls (dropped by osls) and other references left out.
  */
 function functionEnv(fn: string): Record<string, string> {
-  const pseudo: Record<string, string> = { 'AWS::AccountId': '123456789012', 'AWS::Region': 'eu-west-2', 'AWS::Partition': 'aws' };
+  const pseudo: Record<string, string> = {
+    'AWS::AccountId': '123456789012',
+    'AWS::Region': 'eu-west-2',
+    'AWS::Partition': 'aws',
+  };
   const all = { ...printed.provider.environment, ...printed.functions[fn]!.environment };
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(all)) {
@@ -47,7 +51,10 @@ function functionEnv(fn: string): Record<string, string> {
 }
 
 /** `grant role R to user U` / `to role P` of the rendered admin script. */
-function adminGrants(env: Record<string, string>): { toUser: Map<string, string[]>; toRole: Map<string, string[]> } {
+function adminGrants(env: Record<string, string>): {
+  toUser: Map<string, string[]>;
+  toRole: Map<string, string[]>;
+} {
   const params = snowflakeParameters(loadConfig(env), {
     ...env,
     SNOWFLAKE_STORAGE_ROLE_ARN: 'arn:aws:iam::123456789012:role/sf',
@@ -94,7 +101,10 @@ describe('a Snowflake user per function', () => {
     const grants = adminGrants(functionEnv('migrate'));
     for (const fn of FUNCTIONS) {
       const env = functionEnv(fn);
-      expect([fn, grants.toUser.get(env.SNOWFLAKE_USER!.toUpperCase())]).toEqual([fn, [env.SNOWFLAKE_ROLE!.toUpperCase()]]);
+      expect([fn, grants.toUser.get(env.SNOWFLAKE_USER!.toUpperCase())]).toEqual([
+        fn,
+        [env.SNOWFLAKE_ROLE!.toUpperCase()],
+      ]);
       for (const role of usableRoles(env.SNOWFLAKE_USER!, grants)) expect(SYSTEM_ROLES).not.toContain(role);
     }
   });
@@ -110,14 +120,23 @@ describe('a Snowflake user per function', () => {
     });
     const cfg = loadConfig({ ...env, SNOWFLAKE_ACCOUNT: 'testaccount', SNOWFLAKE_ACCESS_URL: fake.url });
     const wh = new SnowflakeWarehouse(cfg.warehouse as SnowflakeConfig, {
-      credentials: async () => ({ privateKey: key.privateKey, privateKeyPassphrase: undefined, account: undefined, user: undefined, role: undefined, warehouse: undefined }),
+      credentials: async () => ({
+        privateKey: key.privateKey,
+        privateKeyPassphrase: undefined,
+        account: undefined,
+        user: undefined,
+        role: undefined,
+        warehouse: undefined,
+      }),
     });
     try {
       // Act
       await wh.query('select 1 as one');
 
       // Assess
-      expect(fake.logins).toEqual([expect.objectContaining({ user: env.SNOWFLAKE_USER!.toUpperCase(), ok: true })]);
+      expect(fake.logins).toEqual([
+        expect.objectContaining({ user: env.SNOWFLAKE_USER!.toUpperCase(), ok: true }),
+      ]);
     } finally {
       await wh.close();
       await fake.close();
@@ -133,9 +152,21 @@ describe('a Snowflake user per function', () => {
       user: env.SNOWFLAKE_USER,
       roles: usableRoles(env.SNOWFLAKE_USER!, adminGrants(functionEnv('migrate'))),
     });
-    const cfg = loadConfig({ ...env, SNOWFLAKE_ROLE: functionEnv('rebuild').SNOWFLAKE_ROLE, SNOWFLAKE_ACCOUNT: 'testaccount', SNOWFLAKE_ACCESS_URL: fake.url });
+    const cfg = loadConfig({
+      ...env,
+      SNOWFLAKE_ROLE: functionEnv('rebuild').SNOWFLAKE_ROLE,
+      SNOWFLAKE_ACCOUNT: 'testaccount',
+      SNOWFLAKE_ACCESS_URL: fake.url,
+    });
     const wh = new SnowflakeWarehouse(cfg.warehouse as SnowflakeConfig, {
-      credentials: async () => ({ privateKey: key.privateKey, privateKeyPassphrase: undefined, account: undefined, user: undefined, role: undefined, warehouse: undefined }),
+      credentials: async () => ({
+        privateKey: key.privateKey,
+        privateKeyPassphrase: undefined,
+        account: undefined,
+        user: undefined,
+        role: undefined,
+        warehouse: undefined,
+      }),
       connectionOptions: { sfRetryMaxLoginRetries: 0 },
     });
     try {
@@ -160,7 +191,7 @@ describe('the migrate function as deployed', () => {
     sm.reset();
   });
 
-  it("applies the schema scripts as its own user and role, reading only its own secret", async () => {
+  it('applies the schema scripts as its own user and role, reading only its own secret', async () => {
     // Prepare: the function's environment, its secret in (mocked) Secrets Manager, the fake with the
     // grants of the admin script
     const env = functionEnv('migrate');
@@ -188,7 +219,9 @@ describe('the migrate function as deployed', () => {
       // Assess
       expect(report.scripts.filter((s) => s.status === 'applied').length).toBeGreaterThan(3);
       expect(fake.logins.every((l) => l.ok)).toBe(true);
-      expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([env.SNOWFLAKE_SECRET_ARN]);
+      expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([
+        env.SNOWFLAKE_SECRET_ARN,
+      ]);
     } finally {
       await fake.close();
     }

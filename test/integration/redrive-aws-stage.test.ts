@@ -18,10 +18,23 @@ let queues: LocalQueues;
 
 function redrive(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, AWS_ENDPOINT_URL_SQS: queues.endpoint, LOG_LEVEL: 'warn' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      AWS_ENDPOINT_URL_SQS: queues.endpoint,
+      LOG_LEVEL: 'warn',
+    };
     // an operator's shell: no Snowflake settings at all
-    for (const name of Object.keys(env)) if (name.startsWith('SNOWFLAKE_') && name !== 'SNOWFLAKE_DISABLE_PLATFORM_DETECTION') delete env[name];
-    for (const name of ['STAGE', 'LANDING_BUCKET', 'EXPORTS_BUCKET', 'INGEST_QUEUE_URL', 'INGEST_DLQ_URL', 'S3_ENDPOINT']) delete env[name];
+    for (const name of Object.keys(env))
+      if (name.startsWith('SNOWFLAKE_') && name !== 'SNOWFLAKE_DISABLE_PLATFORM_DETECTION') delete env[name];
+    for (const name of [
+      'STAGE',
+      'LANDING_BUCKET',
+      'EXPORTS_BUCKET',
+      'INGEST_QUEUE_URL',
+      'INGEST_DLQ_URL',
+      'S3_ENDPOINT',
+    ])
+      delete env[name];
     const child = spawn(
       process.execPath,
       [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'local/cli/redrive.ts'), ...args],
@@ -78,7 +91,10 @@ describe('redrive on an AWS stage without Snowflake', () => {
     // Assess
     expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
     expect(run.stdout).toMatch(/redriven: 2 message\(s\)/);
-    await waitFor('the messages on the ingest queue', async () => (await depth(queues.client, queues.queueUrl)) === 2);
+    await waitFor(
+      'the messages on the ingest queue',
+      async () => (await depth(queues.client, queues.queueUrl)) === 2,
+    );
     expect(await depth(queues.client, queues.dlqUrl)).toBe(0);
   });
 });

@@ -87,7 +87,8 @@ beforeAll(async () => {
   for (const entry of fs.readdirSync(ROOT)) {
     if (['.git', '.local', '.serverless', '.esbuild', 'docs'].includes(entry)) continue;
     // osls wants its service file as a file, not a link
-    if (entry === 'serverless.yml' || entry === 'package.json') fs.copyFileSync(path.join(ROOT, entry), path.join(work, entry));
+    if (entry === 'serverless.yml' || entry === 'package.json')
+      fs.copyFileSync(path.join(ROOT, entry), path.join(work, entry));
     else fs.symlinkSync(path.join(ROOT, entry), path.join(work, entry));
   }
   s3 = await startLocalS3({
@@ -133,7 +134,18 @@ describe('docs/DEPLOY.md rehearsal', () => {
       user: 'ADMIN_USER',
       publicKeys: [admin.publicKey],
       // an ACCOUNTADMIN's roles, and the pipeline roles the admin script grants to SYSADMIN
-      roles: ['ACCOUNTADMIN', 'SECURITYADMIN', 'USERADMIN', 'SYSADMIN', 'PUBLIC', 'SHOPPING_PATTERNS_LOADER', 'SHOPPING_PATTERNS_TRANSFORMER', 'SHOPPING_PATTERNS_DEPLOYER', 'SHOPPING_PATTERNS_READER', 'SHOPPING_PATTERNS_PARTNER'],
+      roles: [
+        'ACCOUNTADMIN',
+        'SECURITYADMIN',
+        'USERADMIN',
+        'SYSADMIN',
+        'PUBLIC',
+        'SHOPPING_PATTERNS_LOADER',
+        'SHOPPING_PATTERNS_TRANSFORMER',
+        'SHOPPING_PATTERNS_DEPLOYER',
+        'SHOPPING_PATTERNS_READER',
+        'SHOPPING_PATTERNS_PARTNER',
+      ],
     });
     const bin = path.join(scratch.dir, 'bin');
     fs.mkdirSync(bin);
@@ -198,25 +210,63 @@ describe('docs/DEPLOY.md rehearsal', () => {
     expect(run.code).toBe(0);
 
     // four secrets, one per function, each with its own key
-    const stored = fs.readFileSync(secrets, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { name: string; value: { privateKey: string } });
-    expect(stored.map((s) => s.name)).toEqual(['ingest', 'rebuild', 'transfer', 'migrate'].map((f) => `shopping-patterns/dev/snowflake/${f}`));
+    const stored = fs
+      .readFileSync(secrets, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { name: string; value: { privateKey: string } });
+    expect(stored.map((s) => s.name)).toEqual(
+      ['ingest', 'rebuild', 'transfer', 'migrate'].map((f) => `shopping-patterns/dev/snowflake/${f}`),
+    );
     expect(new Set(stored.map((s) => s.value.privateKey)).size).toBe(4);
     // the admin setup ran against Snowflake as the administrator and created a user per function
     expect(fake.logins.length).toBeGreaterThan(0);
     expect(fake.logins.every((l) => l.ok && l.user === 'ADMIN_USER')).toBe(true);
     for (const fn of ['INGEST', 'REBUILD', 'TRANSFER', 'MIGRATE'])
-      expect([fn, fake.sql().some((s) => new RegExp(`^\\s*create user if not exists SHOPPING_PATTERNS_${fn}\\b`, 'i').test(stripComments(s)))]).toEqual([fn, true]);
+      expect([
+        fn,
+        fake
+          .sql()
+          .some((s) =>
+            new RegExp(`^\\s*create user if not exists SHOPPING_PATTERNS_${fn}\\b`, 'i').test(
+              stripComments(s),
+            ),
+          ),
+      ]).toEqual([fn, true]);
     // the upload put the generated sample into the landing bucket under the runbook's exported name
-    const client = new S3Client({ endpoint: s3.endpoint, region: 'eu-west-2', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const client = new S3Client({
+      endpoint: s3.endpoint,
+      region: 'eu-west-2',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     try {
       const listed = await client.send(new ListObjectsV2Command({ Bucket: `${BUCKETS}-landing` }));
-      expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(listFiles(path.join(work, '.local/sample')).sort());
+      expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(
+        listFiles(path.join(work, '.local/sample')).sort(),
+      );
     } finally {
       client.destroy();
     }
     // the AWS CLI calls were the runbook's, with the exported values
-    const calls = fs.readFileSync(awsLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { service: string; op: string; opts: Record<string, string> });
-    expect(calls).toContainEqual(expect.objectContaining({ service: 'sqs', op: 'start-message-move-task', opts: expect.objectContaining({ 'source-arn': dlqArn }) }));
-    expect(calls).toContainEqual(expect.objectContaining({ service: 's3api', op: 'list-object-versions', opts: expect.objectContaining({ bucket: `${BUCKETS}-landing` }) }));
+    const calls = fs
+      .readFileSync(awsLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { service: string; op: string; opts: Record<string, string> });
+    expect(calls).toContainEqual(
+      expect.objectContaining({
+        service: 'sqs',
+        op: 'start-message-move-task',
+        opts: expect.objectContaining({ 'source-arn': dlqArn }),
+      }),
+    );
+    expect(calls).toContainEqual(
+      expect.objectContaining({
+        service: 's3api',
+        op: 'list-object-versions',
+        opts: expect.objectContaining({ bucket: `${BUCKETS}-landing` }),
+      }),
+    );
   });
 });

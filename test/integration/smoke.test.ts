@@ -22,7 +22,10 @@ let stack: Stack;
 let s3: S3Client;
 let stackDir: string;
 
-function smoke(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function smoke(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -42,8 +45,20 @@ beforeAll(async () => {
   scratch = scratchDir('sp-smoke-');
   const dataDir = path.join(scratch.dir, 'data');
   stackDir = path.join(scratch.dir, 'stack');
-  await generateSampleData({ outDir: dataDir, months: 1, customers: 20, seed: 11, end: new Date().toISOString().slice(0, 10) });
-  stack = await startStack({ dir: stackDir, s3Port: 0, sqsPort: 0, visibilityTimeoutSeconds: 5, batchWindowMs: 100 });
+  await generateSampleData({
+    outDir: dataDir,
+    months: 1,
+    customers: 20,
+    seed: 11,
+    end: new Date().toISOString().slice(0, 10),
+  });
+  stack = await startStack({
+    dir: stackDir,
+    s3Port: 0,
+    sqsPort: 0,
+    visibilityTimeoutSeconds: 5,
+    batchWindowMs: 100,
+  });
   s3 = createS3Client(stack.config);
   await putTree(s3, dataDir);
   await stack.waitForIdle({ timeoutMs: 120_000 });
@@ -84,25 +99,32 @@ describe('npm run smoke', () => {
       [key!],
     );
     expect(ledger.map((r) => [r.status, Number(r.rows_loaded)])).toEqual([['loaded', 1]]);
-    const rows = await warehouse().query<{ n: number }>(`select count(*) as n from raw.transactions where customer_id = 'SMOKE-TEST'`);
+    const rows = await warehouse().query<{ n: number }>(
+      `select count(*) as n from raw.transactions where customer_id = 'SMOKE-TEST'`,
+    );
     expect(Number(rows[0]!.n)).toBe(1);
     const manifest = /manifest (\S+)$/m.exec(lines[4]!)?.[1];
     const body = await s3.send(new GetObjectCommand({ Bucket: 'exports', Key: manifest! }));
     expect(JSON.parse(await body.Body!.transformToString())).toBeTruthy();
-    const exports = await s3.send(new ListObjectsV2Command({ Bucket: 'exports', Prefix: 'customer_product_purchases/' }));
+    const exports = await s3.send(
+      new ListObjectsV2Command({ Bucket: 'exports', Prefix: 'customer_product_purchases/' }),
+    );
     expect((exports.Contents ?? []).some((o) => o.Key!.endsWith('_manifest.json'))).toBe(true);
   });
 
   it('on an AWS stage without the stack outputs, says what is missing and exits 2', async () => {
     // Prepare: an operator's shell with nothing exported
     const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const name of ['STAGE', 'LANDING_BUCKET', 'EXPORTS_BUCKET', 'LOCAL_DIR', 'S3_ENDPOINT']) delete env[name];
+    for (const name of ['STAGE', 'LANDING_BUCKET', 'EXPORTS_BUCKET', 'LOCAL_DIR', 'S3_ENDPOINT'])
+      delete env[name];
 
     // Act
     const run = await smoke(['--stage', 'dev'], env);
 
     // Assess
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/LANDING_BUCKET and EXPORTS_BUCKET not set: export them from the stack outputs/);
+    expect(run.stderr).toMatch(
+      /LANDING_BUCKET and EXPORTS_BUCKET not set: export them from the stack outputs/,
+    );
   });
 });

@@ -14,15 +14,24 @@ describe('invoke-check', () => {
   });
 
   it('accepts one long synchronous request, or an asynchronous invoke of a function without Lambda retries', () => {
-    expect(checkInvocation(rebuild, 'rebuild', 'RequestResponse', '{}', { AWS_CLIENT_TIMEOUT: '960000', SLS_AWS_REQUEST_MAX_RETRIES: '0' })).toEqual([]);
+    expect(
+      checkInvocation(rebuild, 'rebuild', 'RequestResponse', '{}', {
+        AWS_CLIENT_TIMEOUT: '960000',
+        SLS_AWS_REQUEST_MAX_RETRIES: '0',
+      }),
+    ).toEqual([]);
     expect(checkInvocation(rebuild, 'rebuild', 'Event', '{}', {})).toEqual([]);
   });
 
   it("refuses an asynchronous invoke of a function with Lambda's retries, and an event its handler refuses", () => {
-    expect(checkInvocation({ timeout: 900 }, 'rebuild', 'Event', '{}', {})).toEqual([expect.stringMatching(/up to three times/)]);
+    expect(checkInvocation({ timeout: 900 }, 'rebuild', 'Event', '{}', {})).toEqual([
+      expect.stringMatching(/up to three times/),
+    ]);
     expect(checkInvocation(rebuild, 'transfer', 'Event', '{"destination_s3_bucket": "b"}', {})).toEqual([
       expect.stringMatching(/transfer would refuse this event: [\s\S]*source_table/),
     ]);
-    expect(checkInvocation(undefined, 'nope', 'Event', '{}', {})).toEqual(['no function nope in serverless.yml']);
+    expect(checkInvocation(undefined, 'nope', 'Event', '{}', {})).toEqual([
+      'no function nope in serverless.yml',
+    ]);
   });
 });

@@ -23,7 +23,10 @@ describe('logger', () => {
     setLogSink((line) => process.stderr.write(line + '\n'));
     stdout.mockRestore();
     stderr.mockRestore();
-    for (const [name, value] of [['LOG_FORMAT', saved.format], ['LOG_LEVEL', saved.level]] as const) {
+    for (const [name, value] of [
+      ['LOG_FORMAT', saved.format],
+      ['LOG_LEVEL', saved.level],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
@@ -60,7 +63,9 @@ describe('logger', () => {
     process.env.LOG_FORMAT = 'text';
     createLogger({ fn: 'rebuild' }).info('models built', { count: 4, note: 'two words' });
     expect(lines.map((l) => l.line)).toEqual([
-      expect.stringMatching(/^\d{2}:\d{2}:\d{2}\.\d{3} INFO  models built fn=rebuild count=4 note="two words"$/),
+      expect.stringMatching(
+        /^\d{2}:\d{2}:\d{2}\.\d{3} INFO {2}models built fn=rebuild count=4 note="two words"$/,
+      ),
     ]);
   });
 
@@ -81,13 +86,19 @@ describe('logger', () => {
     const log = createLogger();
 
     // Act
-    log.metrics('ShoppingPatterns/Rebuild', { ArrivalToBuildLagSeconds: 42, TestsFailed: 0 }, { Stage: 'dev' });
+    log.metrics(
+      'ShoppingPatterns/Rebuild',
+      { ArrivalToBuildLagSeconds: 42, TestsFailed: 0 },
+      { Stage: 'dev' },
+    );
     process.env.LOG_FORMAT = 'text';
     log.metrics('ShoppingPatterns/Rebuild', { ArrivalToBuildLagSeconds: 1 }, { Stage: 'dev' });
 
     // Assess
     expect(lines).toHaveLength(1);
-    const emf = JSON.parse(lines[0]!.line) as { _aws: { Timestamp: number; CloudWatchMetrics: Array<Record<string, unknown>> } } & Record<string, unknown>;
+    const emf = JSON.parse(lines[0]!.line) as {
+      _aws: { Timestamp: number; CloudWatchMetrics: Array<Record<string, unknown>> };
+    } & Record<string, unknown>;
     expect(emf._aws.CloudWatchMetrics).toEqual([
       {
         Namespace: 'ShoppingPatterns/Rebuild',

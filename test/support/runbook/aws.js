@@ -30,21 +30,30 @@ for (let i = 0; i < rest.length; i += 1) {
 fs.appendFileSync(process.env.RUNBOOK_AWS_LOG ?? '/dev/null', JSON.stringify({ service, op, opts }) + '\n');
 
 const need = (...names) => {
-  for (const n of names) if (typeof opts[n] !== 'string' || opts[n] === '') fail(`${service} ${op}: --${n} is required`);
+  for (const n of names)
+    if (typeof opts[n] !== 'string' || opts[n] === '') fail(`${service} ${op}: --${n} is required`);
 };
 const arn = (name, kind) => {
-  if (!new RegExp(`^arn:aws[a-z-]*:${kind}:`).test(opts[name])) fail(`${service} ${op}: --${name} ${opts[name]} is not an ${kind} ARN`);
+  if (!new RegExp(`^arn:aws[a-z-]*:${kind}:`).test(opts[name]))
+    fail(`${service} ${op}: --${name} ${opts[name]} is not an ${kind} ARN`);
 };
 const outputs = () => JSON.parse(fs.readFileSync(process.env.RUNBOOK_STACK_OUTPUTS, 'utf8'));
-const print = (value) => process.stdout.write(typeof value === 'string' ? `${value}\n` : `${JSON.stringify(value, null, 2)}\n`);
+const print = (value) =>
+  process.stdout.write(typeof value === 'string' ? `${value}\n` : `${JSON.stringify(value, null, 2)}\n`);
 
 const commands = {
-  'sts get-caller-identity': () => print({ UserId: 'AIDAREHEARSAL', Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/rehearsal' }),
+  'sts get-caller-identity': () =>
+    print({
+      UserId: 'AIDAREHEARSAL',
+      Account: '123456789012',
+      Arn: 'arn:aws:iam::123456789012:user/rehearsal',
+    }),
   'cloudformation describe-stacks': () => {
     need('stack-name', 'query');
     const m = /^Stacks\[0\]\.Outputs\[\?OutputKey=='([A-Za-z0-9]+)'\]\.OutputValue$/.exec(opts.query);
     if (!m) fail(`cloudformation describe-stacks: unsupported --query ${opts.query}`);
-    if (opts.output !== 'text') fail('cloudformation describe-stacks: the runbook reads one value: --output text');
+    if (opts.output !== 'text')
+      fail('cloudformation describe-stacks: the runbook reads one value: --output text');
     const all = outputs();
     if (opts['stack-name'] !== all.stackName) fail(`Stack with id ${opts['stack-name']} does not exist`);
     if (!(m[1] in all.outputs)) fail(`the stack has no output ${m[1]}`);
@@ -56,7 +65,10 @@ const commands = {
     const value = opts['secret-string'].startsWith('file://')
       ? (() => {
           const file = opts['secret-string'].slice('file://'.length);
-          if (!fs.existsSync(file)) fail(`Error parsing parameter '--secret-string': Unable to load paramfile ${opts['secret-string']}`);
+          if (!fs.existsSync(file))
+            fail(
+              `Error parsing parameter '--secret-string': Unable to load paramfile ${opts['secret-string']}`,
+            );
           return fs.readFileSync(file, 'utf8');
         })()
       : opts['secret-string'];
@@ -66,9 +78,13 @@ const commands = {
     } catch {
       fail('the Snowflake secret must be JSON');
     }
-    if (!/-----BEGIN (ENCRYPTED )?PRIVATE KEY-----/.test(json.privateKey ?? '')) fail('the secret has no PEM privateKey');
+    if (!/-----BEGIN (ENCRYPTED )?PRIVATE KEY-----/.test(json.privateKey ?? ''))
+      fail('the secret has no PEM privateKey');
     fs.appendFileSync(process.env.RUNBOOK_SECRETS, JSON.stringify({ name: opts.name, value: json }) + '\n');
-    print({ ARN: `arn:aws:secretsmanager:eu-west-2:123456789012:secret:${opts.name}-AbCdEf`, Name: opts.name });
+    print({
+      ARN: `arn:aws:secretsmanager:eu-west-2:123456789012:secret:${opts.name}-AbCdEf`,
+      Name: opts.name,
+    });
   },
   'secretsmanager delete-secret': () => need('secret-id'),
   'secretsmanager put-secret-value': () => need('secret-id', 'secret-string'),
@@ -96,5 +112,6 @@ const commands = {
   's3api delete-bucket': () => need('bucket'),
 };
 const command = commands[`${service} ${op}`];
-if (!command) fail(`${service} ${op} is not a command the runbook uses (add it to the stand-in with its checks)`);
+if (!command)
+  fail(`${service} ${op} is not a command the runbook uses (add it to the stand-in with its checks)`);
 command();
