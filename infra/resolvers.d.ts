@@ -9,6 +9,7 @@ export class ParameterError extends Error {
 export function parsePrefixes(value: unknown, param?: string): string[];
 export function parseBuckets(value: unknown, param?: string): string[];
 export function secretResource(value: unknown, param: string): Cfn;
+export function cfnString(text: string): Cfn;
 export function queueConfigurations(
   prefixes: string[],
   queueLogicalId?: string,
@@ -20,6 +21,6 @@ export const ingestSecretResources: Resolver<Cfn[]>;
 export const rebuildSecretResources: Resolver<Cfn[]>;
 export const transferSecretResources: Resolver<Cfn[]>;
 export const migrateSecretResources: Resolver<Cfn[]>;
-export const transferBucketList: Resolver<string>;
+export const transferBucketList: Resolver<Cfn>;
 export const transferObjectResources: Resolver<Cfn[]>;
 export const transferBucketResources: Resolver<Cfn[]>;

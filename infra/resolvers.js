@@ -66,15 +66,31 @@ function parsePrefixes(value, param = 'routedPrefixes') {
   return prefixes;
 }
 
+/**
+ * CloudFormation pseudo parameters a bucket name may contain (the default names carry the account and
+ * region, filled in by Fn::Sub at deploy time), each with the longest value it can take, so a name is
+ * validated as it will be in the longest case.
+ */
+const PSEUDO = { 'AWS::AccountId': '123456789012', 'AWS::Region': 'ap-southeast-5' };
+
+function withPseudo(name) {
+  return name.replace(/\$\{([^}]+)\}/g, (m, p) => PSEUDO[p] ?? m);
+}
+
 /** Destination bucket names for transfer (comma-separated, at least one). */
 function parseBuckets(value, param = 'transferBuckets') {
   const buckets = splitList(value);
   if (buckets.length === 0) throw new ParameterError(param, 'at least one bucket name is required');
   for (const bucket of buckets) {
-    if (!BUCKET_NAME.test(bucket))
+    if (!BUCKET_NAME.test(withPseudo(bucket)))
       throw new ParameterError(param, `"${bucket}" is not a valid S3 bucket name`);
   }
   return [...new Set(buckets)];
+}
+
+/** A string for CloudFormation: as it is, or an Fn::Sub when it names pseudo parameters. */
+function cfnString(text) {
+  return /\$\{AWS::/.test(text) ? { 'Fn::Sub': text } : text;
 }
 
 /**
@@ -121,19 +137,19 @@ async function optionalParam(resolveVariable, name) {
 }
 
 /**
- * The secrets a function may read: its own Snowflake secret (`<fn>SecretArn`, for a service user per
- * function) or else the shared one (`snowflakeSecretArn`), plus the export salt secret when `withSalt`
- * and one is configured. The local stage has no secret parameter (it is never deployed, and its
- * functions read keys from the environment), so it gets an empty list instead of an error.
+ * The secrets a function may read: its own Snowflake secret (`<fn>SecretArn`: one service user per
+ * function, so each function reads only its own key), plus the export salt secret when `withSalt` and
+ * one is configured. The local stage has no secret parameter (it is never deployed, and its functions
+ * read keys from the environment), so it gets an empty list instead of an error.
  */
 async function secretResources(resolveVariable, fn, withSalt) {
-  const own = await optionalParam(resolveVariable, `${fn}SecretArn`);
-  const snowflake = own ?? (await optionalParam(resolveVariable, 'snowflakeSecretArn'));
-  if (snowflake === undefined) {
+  const param = `${fn}SecretArn`;
+  const own = await optionalParam(resolveVariable, param);
+  if (own === undefined) {
     if ((await resolveVariable('sls:stage')) === 'local') return [];
-    throw new ParameterError('snowflakeSecretArn', 'a secret name or ARN is required');
+    throw new ParameterError(param, 'a secret name or ARN is required');
   }
-  const resources = [secretResource(snowflake, own === undefined ? 'snowflakeSecretArn' : `${fn}SecretArn`)];
+  const resources = [secretResource(own, param)];
   const salt = withSalt ? await optionalParam(resolveVariable, 'exportSaltSecretArn') : undefined;
   if (salt !== undefined) resources.push(secretResource(salt, 'exportSaltSecretArn'));
   return resources;
@@ -143,6 +159,7 @@ module.exports = {
   ParameterError,
   parsePrefixes,
   parseBuckets,
+  cfnString,
   secretResource,
   queueConfigurations,
 
@@ -166,7 +183,7 @@ module.exports = {
 
   /** TRANSFER_ALLOWED_BUCKETS: the same list the transfer role may write to. */
   transferBucketList: async ({ resolveVariable }) =>
-    parseBuckets(await param(resolveVariable, 'transferBuckets')).join(','),
+    cfnString(parseBuckets(await param(resolveVariable, 'transferBuckets')).join(',')),
 
   /** Objects the transfer function may write: every key of each destination bucket. */
   transferObjectResources: async ({ resolveVariable }) =>

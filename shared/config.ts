@@ -91,6 +91,17 @@ const envSchema = z.object({
   SNOWFLAKE_DATABASE: z.string().min(1).default('SHOPPING_PATTERNS'),
   /** Secrets Manager ARN of the JSON secret holding the key pair (and optionally account/user). */
   SNOWFLAKE_SECRET_ARN: z.string().min(1).optional(),
+  /**
+   * An operator's own key, for CLI runs from a workstation (the one-off admin setup, migrate, the ops
+   * commands): a PKCS#8 PEM file, or its text, and the passphrase of an encrypted key. Never in Lambda,
+   * where a function's environment is readable by anyone who may read its configuration.
+   */
+  SNOWFLAKE_PRIVATE_KEY_PATH: z.string().min(1).optional(),
+  SNOWFLAKE_PRIVATE_KEY: z.string().min(1).optional(),
+  SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: z.string().optional(),
+  /** Set by the Lambda runtime (and by `sls invoke local`, with IS_LOCAL). */
+  AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
+  IS_LOCAL: z.string().optional(),
   /** For tests and the loopback fake only: full URL of the Snowflake endpoint. */
   SNOWFLAKE_ACCESS_URL: z.url().optional(),
   SNOWFLAKE_STAGE: z.string().min(1).default('RAW.LANDING_STAGE'),
@@ -209,7 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             role: e.SNOWFLAKE_ROLE,
             computeWarehouse: e.SNOWFLAKE_WAREHOUSE,
             database: e.SNOWFLAKE_DATABASE,
-            secretArn: need('SNOWFLAKE_SECRET_ARN', e.SNOWFLAKE_SECRET_ARN, e.SNOWFLAKE_ACCESS_URL ? '' : undefined),
+            secretArn: e.SNOWFLAKE_SECRET_ARN,
             accessUrl: e.SNOWFLAKE_ACCESS_URL,
             landingStage: e.SNOWFLAKE_STAGE,
             exportStage: e.SNOWFLAKE_EXPORT_STAGE,
@@ -229,12 +240,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     localDir,
   };
+  if (engine === 'snowflake') snowflakeKeySource(e, missing);
   if (missing.length > 0) {
     throw new ConfigError(
       `invalid configuration for stage ${e.STAGE}:\n  ${missing.map((m) => `${m}: required (not set)`).join('\n  ')}`,
     );
   }
   return config;
+}
+
+/**
+ * Where the Snowflake key comes from. In Lambda only a Secrets Manager secret; on a workstation the
+ * secret or an operator's key file (SNOWFLAKE_PRIVATE_KEY_PATH), never both. Outside Lambda none is
+ * required up front: commands that never log in to Snowflake (redrive without the ledger, dry runs) run
+ * without one, and the first login names the variables (shared/secrets.ts).
+ */
+function snowflakeKeySource(e: Env, missing: string[]): void {
+  const inLambda = Boolean(e.AWS_LAMBDA_FUNCTION_NAME) && !e.IS_LOCAL;
+  const localKey = e.SNOWFLAKE_PRIVATE_KEY_PATH ? 'SNOWFLAKE_PRIVATE_KEY_PATH' : e.SNOWFLAKE_PRIVATE_KEY ? 'SNOWFLAKE_PRIVATE_KEY' : undefined;
+  if (inLambda) {
+    if (localKey) {
+      throw new ConfigError(
+        `invalid configuration for stage ${e.STAGE}:\n  ${localKey}: not allowed in Lambda (a function's environment is readable by whoever may read its configuration); use SNOWFLAKE_SECRET_ARN`,
+      );
+    }
+    if (!e.SNOWFLAKE_SECRET_ARN) missing.push('SNOWFLAKE_SECRET_ARN');
+    return;
+  }
+  if (localKey && e.SNOWFLAKE_SECRET_ARN) {
+    throw new ConfigError(
+      `invalid configuration for stage ${e.STAGE}:\n  SNOWFLAKE_SECRET_ARN and ${localKey} are both set: unset one, so it is clear which key logs in`,
+    );
+  }
 }
 
 let cached: Config | undefined;

@@ -23,10 +23,13 @@ import { splitStatements, stripComments } from './warehouse/split-statements';
 import { formatIssues } from './zod-issues';
 import { defaultRegistry, type DatasetRegistry } from './datasets';
 import { generatedSnowflakeScripts } from './ingest/landing/stage-sql';
+import prefixes from '../infra/prefixes.json';
 
-/** Snowflake unloads (transfer mode "unload") land under this prefix of the exports bucket. */
-export const UNLOAD_PREFIX = 'unload/';
-
+/**
+ * Snowflake unloads (transfer mode "unload") land under this prefix of the exports bucket. Defined in
+ * infra/prefixes.json, which serverless.yml reads for the integration role's write permission.
+ */
+export const UNLOAD_PREFIX: string = prefixes.unloadPrefix;
 
 export interface Script {
   file: string;
@@ -103,6 +106,10 @@ const PLACEHOLDER_RULES: Record<string, { pattern: RegExp; what: string; env?: s
   DATABASE: { pattern: IDENT, what: 'an identifier', env: 'SNOWFLAKE_DATABASE' },
   WAREHOUSE: { pattern: IDENT, what: 'an identifier', env: 'SNOWFLAKE_WAREHOUSE' },
   DEPLOY_ROLE: { pattern: IDENT, what: 'a role name', env: 'SNOWFLAKE_DEPLOY_ROLE' },
+  INGEST_USER: { pattern: IDENT, what: 'a user name', env: 'SNOWFLAKE_INGEST_USER' },
+  REBUILD_USER: { pattern: IDENT, what: 'a user name', env: 'SNOWFLAKE_REBUILD_USER' },
+  TRANSFER_USER: { pattern: IDENT, what: 'a user name', env: 'SNOWFLAKE_TRANSFER_USER' },
+  MIGRATE_USER: { pattern: IDENT, what: 'a user name', env: 'SNOWFLAKE_MIGRATE_USER' },
   LOAD_ROLE: { pattern: IDENT, what: 'a role name', env: 'SNOWFLAKE_LOAD_ROLE' },
   TRANSFORM_ROLE: { pattern: IDENT, what: 'a role name', env: 'SNOWFLAKE_TRANSFORM_ROLE' },
   READ_ROLE: { pattern: IDENT, what: 'a role name', env: 'SNOWFLAKE_READ_ROLE' },
@@ -125,12 +132,25 @@ const migrateEnvSchema = z.object({
   SNOWFLAKE_READ_ROLE: optionalName,
   SNOWFLAKE_PARTNER_ROLE: optionalName,
   SNOWFLAKE_STORAGE_INTEGRATION: optionalName,
+  SNOWFLAKE_INGEST_USER: optionalName,
+  SNOWFLAKE_REBUILD_USER: optionalName,
+  SNOWFLAKE_TRANSFER_USER: optionalName,
+  SNOWFLAKE_MIGRATE_USER: optionalName,
   SNOWFLAKE_STORAGE_ROLE_ARN: z.string().regex(ROLE_ARN, 'must be an IAM role ARN').optional(),
 });
 
 /**
+ * Snowflake's system roles. None of them may be the deploy role: the migrate user's key lives in a
+ * Lambda's secret, and these roles reach beyond this database (SYSADMIN owns every database, the
+ * others manage users, grants or the account).
+ * https://docs.snowflake.com/en/user-guide/security-access-control-overview#system-defined-roles
+ */
+const SYSTEM_ROLES = new Set(['ACCOUNTADMIN', 'SECURITYADMIN', 'USERADMIN', 'SYSADMIN', 'ORGADMIN', 'GLOBALORGADMIN', 'PUBLIC']);
+
+/**
  * Placeholder values for the Snowflake scripts. Names default from the database name
- * (SHOPPING_PATTERNS_LOADER, ...); the storage role ARN has no default (admin scripts need it).
+ * (SHOPPING_PATTERNS_LOADER, SHOPPING_PATTERNS_DEPLOYER, the users SHOPPING_PATTERNS_INGEST, ...), as
+ * serverless.yml derives them; the storage role ARN has no default (admin scripts need it).
  */
 export function snowflakeParameters(cfg: Config = loadedConfig(), env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   if (cfg.warehouse.engine !== 'snowflake') throw new ConfigError('snowflake parameters need WAREHOUSE_ENGINE=snowflake');
@@ -142,17 +162,27 @@ export function snowflakeParameters(cfg: Config = loadedConfig(), env: NodeJS.Pr
   }
   const e = parsed.data;
   const db = cfg.warehouse.database.toUpperCase();
+  const deployRole = e.SNOWFLAKE_DEPLOY_ROLE ?? `${db}_DEPLOYER`;
+  if (SYSTEM_ROLES.has(deployRole.toUpperCase())) {
+    throw new ConfigError(
+      `SNOWFLAKE_DEPLOY_ROLE: ${deployRole} is a system role; migrate runs as a role that owns only this database's schemas (default ${db}_DEPLOYER), because its key lives in a Lambda`,
+    );
+  }
   const params: Record<string, string> = {
     DATABASE: db,
     WAREHOUSE: cfg.warehouse.computeWarehouse ?? `${db}_WH`,
-    DEPLOY_ROLE: e.SNOWFLAKE_DEPLOY_ROLE ?? 'SYSADMIN',
+    DEPLOY_ROLE: deployRole,
+    INGEST_USER: e.SNOWFLAKE_INGEST_USER ?? `${db}_INGEST`,
+    REBUILD_USER: e.SNOWFLAKE_REBUILD_USER ?? `${db}_REBUILD`,
+    TRANSFER_USER: e.SNOWFLAKE_TRANSFER_USER ?? `${db}_TRANSFER`,
+    MIGRATE_USER: e.SNOWFLAKE_MIGRATE_USER ?? `${db}_MIGRATE`,
     LOAD_ROLE: e.SNOWFLAKE_LOAD_ROLE ?? `${db}_LOADER`,
     TRANSFORM_ROLE: e.SNOWFLAKE_TRANSFORM_ROLE ?? `${db}_TRANSFORMER`,
     READ_ROLE: e.SNOWFLAKE_READ_ROLE ?? `${db}_READER`,
     PARTNER_ROLE: e.SNOWFLAKE_PARTNER_ROLE ?? `${db}_PARTNER`,
     STORAGE_INTEGRATION: e.SNOWFLAKE_STORAGE_INTEGRATION ?? `${db}_S3`,
     LANDING_URL: `s3://${cfg.buckets.landing}/`,
-    // the integration role may write only under this prefix (serverless.yml param unloadPrefix)
+    // the integration role may write only under this prefix (infra/prefixes.json)
     EXPORT_URL: `s3://${cfg.buckets.exports}/${UNLOAD_PREFIX}`,
     LANDING_STAGE: cfg.warehouse.landingStage,
     EXPORT_STAGE: cfg.warehouse.exportStage,

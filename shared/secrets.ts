@@ -15,8 +15,9 @@
  * for warm Lambdas to hit the old key's rejection and refresh, then unset the old RSA_PUBLIC_KEY.
  * https://docs.snowflake.com/en/user-guide/key-pair-auth#configuring-key-pair-rotation
  *
- * Locally (no ARN) the key comes from the environment: SNOWFLAKE_PRIVATE_KEY (PEM text) or
- * SNOWFLAKE_PRIVATE_KEY_PATH, never from a committed file.
+ * Without an ARN (an operator's CLI run, never Lambda: shared/config.ts refuses it there) the key comes
+ * from the environment: SNOWFLAKE_PRIVATE_KEY_PATH (a PKCS#8 PEM file) or SNOWFLAKE_PRIVATE_KEY (its
+ * text), with SNOWFLAKE_PRIVATE_KEY_PASSPHRASE for an encrypted key; never from a committed file.
  */
 import fs from 'node:fs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -170,6 +171,8 @@ export async function getSnowflakeCredentials(
     return parseSnowflakeSecret(JSON.stringify({ privateKey: text, privateKeyPassphrase: passphrase }), 'SNOWFLAKE_PRIVATE_KEY_PATH');
   }
   throw new ConfigError(
-    'no Snowflake key: set SNOWFLAKE_SECRET_ARN (AWS) or SNOWFLAKE_PRIVATE_KEY / SNOWFLAKE_PRIVATE_KEY_PATH (local)',
+    'no Snowflake key: set SNOWFLAKE_SECRET_ARN (a Secrets Manager secret; the only source in Lambda) or, ' +
+      "on an operator's machine, SNOWFLAKE_PRIVATE_KEY_PATH (a PKCS#8 PEM file; SNOWFLAKE_PRIVATE_KEY_PASSPHRASE " +
+      'when it is encrypted)',
   );
 }

@@ -2,8 +2,8 @@
  * npm run migrate -- [--stage local|dev|prod] [--dry-run] [--admin] [--only FILE]...
  *
  * Applies the warehouse schema, the same code as functions/migrate. With --dry-run it only prints
- * the rendered statements (no connection is opened), which also works offline for a cloud stage:
- * bucket names then default to the serverless.yml ones.
+ * the rendered statements (no connection is opened), which also works offline for a cloud stage
+ * (LANDING_BUCKET and EXPORTS_BUCKET set from the stack's outputs; no key needed).
  */
 import '../env';
 import { parseArgs } from 'node:util';
@@ -24,9 +24,12 @@ Options:
   --only FILE              only this script (repeatable), e.g. --only 40_tables.sql
   -h, --help               show this help
 
-Snowflake settings: SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, SNOWFLAKE_ROLE, SNOWFLAKE_SECRET_ARN (or
-SNOWFLAKE_PRIVATE_KEY_PATH), SNOWFLAKE_DATABASE; role names SNOWFLAKE_DEPLOY_ROLE, SNOWFLAKE_LOAD_ROLE,
-SNOWFLAKE_TRANSFORM_ROLE, SNOWFLAKE_READ_ROLE, SNOWFLAKE_PARTNER_ROLE, SNOWFLAKE_STORAGE_INTEGRATION.
+Snowflake settings: SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, SNOWFLAKE_ROLE, SNOWFLAKE_DATABASE, and the key:
+SNOWFLAKE_PRIVATE_KEY_PATH (your own PKCS#8 key file; SNOWFLAKE_PRIVATE_KEY_PASSPHRASE if encrypted)
+or SNOWFLAKE_SECRET_ARN (a Secrets Manager secret). Role names SNOWFLAKE_DEPLOY_ROLE, SNOWFLAKE_LOAD_ROLE,
+SNOWFLAKE_TRANSFORM_ROLE, SNOWFLAKE_READ_ROLE, SNOWFLAKE_PARTNER_ROLE, SNOWFLAKE_STORAGE_INTEGRATION;
+service users (--admin) SNOWFLAKE_INGEST_USER, SNOWFLAKE_REBUILD_USER, SNOWFLAKE_TRANSFER_USER,
+SNOWFLAKE_MIGRATE_USER (default <DATABASE>_INGEST, ...). A dry run needs no key.
 `;
 
 async function main(): Promise<number> {
@@ -44,14 +47,9 @@ async function main(): Promise<number> {
     return 0;
   }
   if (values.stage) process.env.STAGE = values.stage;
-  const stage = process.env.STAGE ?? 'local';
+  // A dry run needs names, not credentials. The bucket names are not guessed: they carry the account
+  // and region (serverless.yml), so LANDING_BUCKET and EXPORTS_BUCKET come from the stack's outputs.
   const dryRun = values['dry-run'];
-  if (dryRun && stage !== 'local') {
-    // printing needs names, not credentials: default them as serverless.yml derives them
-    process.env.LANDING_BUCKET ??= `shopping-patterns-${stage}-landing`;
-    process.env.EXPORTS_BUCKET ??= `shopping-patterns-${stage}-exports`;
-    process.env.SNOWFLAKE_SECRET_ARN ??= '(dry run)';
-  }
   // statements go to stdout; progress and driver logs to stderr
   setLogSink((line) => process.stderr.write(line + '\n'));
   const wh = createWarehouse();

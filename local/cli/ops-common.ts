@@ -8,13 +8,16 @@ import { applyStageDefaults } from '../../shared/ops/target';
 
 export const STAGES = ['local', 'dev', 'prod'] as const;
 
-/** Select the stage (--stage, else STAGE, else local) before anything reads the configuration. */
-export function selectStage(flag: string | undefined): string {
+/**
+ * Select the stage (--stage, else STAGE, else local) before anything reads the configuration.
+ * `buckets: false`: the command touches no bucket (see applyStageDefaults).
+ */
+export function selectStage(flag: string | undefined, opts: { buckets?: boolean } = {}): string {
   const stage = flag ?? process.env.STAGE ?? 'local';
   if (!(STAGES as readonly string[]).includes(stage)) {
     throw new UsageError(`--stage must be one of ${STAGES.join(', ')}, got ${JSON.stringify(stage)}`);
   }
-  applyStageDefaults(stage);
+  applyStageDefaults(stage, process.env, opts);
   setLogSink((line) => process.stderr.write(line + '\n'));
   return stage;
 }

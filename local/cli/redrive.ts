@@ -4,15 +4,23 @@
  * Shows what is in the ingest DLQ and why (from the file ledger), then moves the messages back to
  * the ingest queue (SQS StartMessageMoveTask). Fix the cause first: a redriven message that fails
  * again returns to the DLQ after maxReceiveCount receives.
+ *
+ * Moving needs SQS only. The ledger (the warehouse) only adds the reasons: when it cannot be read (on
+ * dev/prod: no Snowflake key on this machine), the messages are still listed and moved, and the output
+ * says what the reasons would need.
  */
 import '../env';
 import { parseArgs } from 'node:util';
-import { config } from '../../shared/config';
+import type { Message } from '@aws-sdk/client-sqs';
+import { config, type Route } from '../../shared/config';
+import { errorMessage } from '../../shared/errors';
+import { parseMessageBody } from '../../shared/events/s3-notification';
 import {
   explainMessages,
   peekDlq,
   redrive,
   summariseReasons,
+  type ExplainedMessage,
   type RedriveMethod,
 } from '../../shared/ops/redrive';
 import { resolveTarget } from '../../shared/ops/target';
@@ -34,8 +42,34 @@ Options:
   --stage local|dev|prod  default local (the running npm start stack)
   -h, --help              show this help
 
+Needs: SQS access to both queues (ReceiveMessage, ChangeMessageVisibility, GetQueueAttributes,
+StartMessageMoveTask, ListMessageMoveTasks; GetQueueUrl unless INGEST_QUEUE_URL and INGEST_DLQ_URL are
+set). The reasons come from the file ledger and need the warehouse (on dev/prod a Snowflake key:
+SNOWFLAKE_PRIVATE_KEY_PATH or SNOWFLAKE_SECRET_ARN, with SNOWFLAKE_ACCOUNT and SNOWFLAKE_USER); without
+it the messages are still listed and moved.
+
 Exit code: 0 when the DLQ was empty or was redriven (or only looked at), 2 when it could not run.
 `;
+
+/** What each message names, when the ledger cannot be read: its shape only. */
+function explainWithoutLedger(messages: Message[], routes: readonly Route[], why: string): ExplainedMessage[] {
+  return messages.map((m) => {
+    const p = parseMessageBody(m.Body ?? '', routes);
+    const attrs = m.Attributes ?? {};
+    return {
+      messageId: m.MessageId ?? '',
+      receiveCount: attrs.ApproximateReceiveCount ? Number(attrs.ApproximateReceiveCount) : undefined,
+      sentAt: attrs.SentTimestamp ? new Date(Number(attrs.SentTimestamp)).toISOString() : undefined,
+      objects: p.kind === 'files' ? p.units.map((u) => `${u.key}@${u.version}`) : [],
+      reason:
+        p.kind === 'invalid'
+          ? `not an S3 notification: ${p.reason}`
+          : p.kind === 'test'
+            ? 's3:TestEvent (acknowledged on redrive)'
+            : `unknown: ${why}`,
+    };
+  });
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -58,7 +92,8 @@ async function main(): Promise<number> {
     throw new UsageError(`--method must be auto, move-task or manual, got ${method}`);
   const max = positiveNumber('--max', values.max, 1000);
   const timeoutMs = positiveNumber('--timeout', values.timeout, 600) * 1000;
-  const stage = selectStage(values.stage);
+  // redrive touches queues only; the bucket names of an AWS stage are not needed
+  const stage = selectStage(values.stage, { buckets: false });
   const cfg = config();
   const target = await resolveTarget(cfg);
   const wh = warehouse();
@@ -68,7 +103,17 @@ async function main(): Promise<number> {
       max,
       waitTimeSeconds: stage === 'local' ? 0 : 1,
     });
-    const explained = await explainMessages(wh, messages, cfg.routes);
+    let explained: ExplainedMessage[];
+    if (messages.length === 0) explained = [];
+    else {
+      try {
+        explained = await explainMessages(wh, messages, cfg.routes);
+      } catch (err) {
+        const why = `the file ledger could not be read (${errorMessage(err)})`;
+        process.stderr.write(`note: ${why}; the messages are listed and moved without its reasons\n`);
+        explained = explainWithoutLedger(messages, cfg.routes, 'the ledger was not read');
+      }
+    }
     process.stdout.write(
       `messages in the DLQ: ${messages.length}${messages.length >= max ? ` (stopped reading at --max ${max})` : ''}\n`,
     );

@@ -83,7 +83,7 @@ export function uploadConfig(stage: 'local' | 'dev', env: NodeJS.ProcessEnv = pr
   if (stage === 'local') return loadConfig({ ...env, STAGE: 'local' });
   if (!env.LANDING_BUCKET) {
     throw new ConfigError(
-      'LANDING_BUCKET: required for --stage dev (the deployed landing bucket, shopping-patterns-dev-landing by default)',
+      'LANDING_BUCKET: required for --stage dev (the deployed landing bucket: the stack output LandingBucketName, see docs/DEPLOY.md)',
     );
   }
   return loadConfig({

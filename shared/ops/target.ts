@@ -4,9 +4,11 @@
  *
  *   local     the running stack, as `npm start` describes it in <LOCAL_DIR>/stack.json; a clear
  *             error when it is not running (the queues live in its process);
- *   dev/prod  the configuration (LANDING_BUCKET, INGEST_QUEUE_URL, INGEST_DLQ_URL), falling back to
- *             the names serverless.yml derives from `shopping-patterns-<stage>`; queue URLs are then
- *             looked up with GetQueueUrl. Credentials come from the usual AWS chain.
+ *   dev/prod  the configuration (LANDING_BUCKET, INGEST_QUEUE_URL, INGEST_DLQ_URL). The bucket names
+ *             carry the account and region (serverless.yml), so they come from the stack's outputs
+ *             (docs/DEPLOY.md exports them); the queue URLs fall back to GetQueueUrl on the names
+ *             serverless.yml derives from `shopping-patterns-<stage>`. Credentials come from the usual
+ *             AWS chain.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -99,11 +101,18 @@ async function queueUrlOf(sqs: SQSClient, name: string, variable: string): Promi
   throw new ConfigError(`queue ${name} has no URL: set ${variable}`);
 }
 
-/** Names derived exactly as serverless.yml derives them, for stages without explicit settings. */
-export function applyStageDefaults(stage: string, env: NodeJS.ProcessEnv = process.env): void {
+/**
+ * Select the stage. On AWS stages the bucket names are not guessed: the defaults carry the account and
+ * region, which only the deployed stack knows (its outputs LandingBucketName, ExportsBucketName), so a
+ * missing LANDING_BUCKET is named by the configuration's error. `buckets: false` is for commands that
+ * touch no bucket (redrive): the configuration then gets a marker it never uses.
+ */
+export function applyStageDefaults(stage: string, env: NodeJS.ProcessEnv = process.env, opts: { buckets?: boolean } = {}): void {
   env.STAGE = stage;
-  if (stage !== 'local') env.LANDING_BUCKET ??= `${SERVICE}-${stage}-landing`;
-  if (stage !== 'local') env.EXPORTS_BUCKET ??= `${SERVICE}-${stage}-exports`;
+  if (stage !== 'local' && opts.buckets === false) {
+    env.LANDING_BUCKET ??= 'unused-by-this-command';
+    env.EXPORTS_BUCKET ??= 'unused-by-this-command';
+  }
 }
 
 export async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {

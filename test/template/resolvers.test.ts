@@ -125,8 +125,9 @@ describe('resolvers', () => {
   it('adds the export salt secret only for the functions that export, and only when it is set', async () => {
     // Prepare
     const salt = 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:salt-AbCdEf';
-    const withSalt = variables({ snowflakeSecretArn: 'sf', exportSaltSecretArn: salt });
-    const withoutSalt = variables({ snowflakeSecretArn: 'sf', exportSaltSecretArn: '' });
+    const own = { ingestSecretArn: 'sf/ingest', rebuildSecretArn: 'sf/rebuild' };
+    const withSalt = variables({ ...own, exportSaltSecretArn: salt });
+    const withoutSalt = variables({ ...own, exportSaltSecretArn: '' });
 
     // Act
     const ingest = await ingestSecretResources({ resolveVariable: withSalt });
@@ -140,10 +141,10 @@ describe('resolvers', () => {
     expect(rebuildNoSalt).toHaveLength(1);
   });
 
-  it("prefers a function's own secret to the shared one", async () => {
-    // Prepare
+  it('gives each function only its own secret, never a shared one', async () => {
+    // Prepare: a leftover shared parameter must not widen any function's access
     const own = 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:sp/dev/migrate-AbCdEf';
-    const resolveVariable = variables({ snowflakeSecretArn: 'shared/name', migrateSecretArn: own });
+    const resolveVariable = variables({ snowflakeSecretArn: 'shared/name', migrateSecretArn: own, ingestSecretArn: 'sp/dev/ingest' });
 
     // Act
     const migrate = await migrateSecretResources({ resolveVariable });
@@ -154,14 +155,15 @@ describe('resolvers', () => {
     expect(ingest).toEqual([
       {
         'Fn::Sub':
-          'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:shared/name-??????',
+          'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:sp/dev/ingest-??????',
       },
     ]);
+    await expect(rebuildSecretResources({ resolveVariable })).rejects.toThrow('parameter "rebuildSecretArn"');
   });
 
-  it('requires the Snowflake secret on AWS stages and tolerates its absence on the local stage', async () => {
+  it("requires each function's Snowflake secret on AWS stages and tolerates its absence on the local stage", async () => {
     await expect(ingestSecretResources({ resolveVariable: variables({}, 'dev') })).rejects.toThrow(
-      'parameter "snowflakeSecretArn"',
+      'parameter "ingestSecretArn"',
     );
     await expect(ingestSecretResources({ resolveVariable: variables({}, 'local') })).resolves.toEqual([]);
   });

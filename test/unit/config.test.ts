@@ -15,9 +15,39 @@ describe('config', () => {
     expect(loadConfig({ LOCAL_S3_PORT: '4999' }).s3Endpoint).toBe('http://127.0.0.1:4999');
   });
 
-  it('names every missing variable of an AWS stage', () => {
-    expect(() => loadConfig({ STAGE: 'dev' })).toThrow(ConfigError);
-    expect(() => loadConfig({ STAGE: 'dev' })).toThrow(/LANDING_BUCKET: required[\s\S]*EXPORTS_BUCKET: required[\s\S]*SNOWFLAKE_SECRET_ARN: required/);
+  it('names every missing variable of an AWS stage (in Lambda the key must come from a secret)', () => {
+    const lambda = { STAGE: 'dev', AWS_LAMBDA_FUNCTION_NAME: 'shopping-patterns-dev-ingest' };
+    expect(() => loadConfig(lambda)).toThrow(ConfigError);
+    expect(() => loadConfig(lambda)).toThrow(/LANDING_BUCKET: required[\s\S]*EXPORTS_BUCKET: required[\s\S]*SNOWFLAKE_SECRET_ARN: required/);
+  });
+
+  describe('Snowflake key source', () => {
+    const dev = { STAGE: 'dev', LANDING_BUCKET: 'l-bucket', EXPORTS_BUCKET: 'e-bucket' };
+
+    it("accepts an operator's key file instead of a secret outside Lambda (the runbook's admin setup)", () => {
+      // Act
+      const cfg = loadConfig({ ...dev, SNOWFLAKE_PRIVATE_KEY_PATH: '/home/op/.ssh/snowflake_admin.p8' });
+
+      // Assess
+      expect(cfg.warehouse).toMatchObject({ engine: 'snowflake', secretArn: undefined });
+    });
+
+    it('needs no key at all to load outside Lambda (redrive, dry runs): the first login asks for one', () => {
+      expect(loadConfig(dev).warehouse).toMatchObject({ engine: 'snowflake', secretArn: undefined });
+    });
+
+    it('refuses a key from the environment in Lambda, and both sources at once anywhere', () => {
+      const lambda = { ...dev, AWS_LAMBDA_FUNCTION_NAME: 'fn' };
+      expect(() => loadConfig({ ...lambda, SNOWFLAKE_PRIVATE_KEY_PATH: '/k.p8' })).toThrow(
+        /SNOWFLAKE_PRIVATE_KEY_PATH: not allowed in Lambda/,
+      );
+      expect(() => loadConfig({ ...lambda, SNOWFLAKE_PRIVATE_KEY: 'pem' })).toThrow(/SNOWFLAKE_PRIVATE_KEY: not allowed/);
+      expect(() =>
+        loadConfig({ ...dev, SNOWFLAKE_SECRET_ARN: 'arn:aws:secretsmanager:x', SNOWFLAKE_PRIVATE_KEY_PATH: '/k.p8' }),
+      ).toThrow(/both set/);
+      // sls invoke local is a workstation run
+      expect(loadConfig({ ...lambda, IS_LOCAL: 'true', SNOWFLAKE_PRIVATE_KEY_PATH: '/k.p8' }).stage).toBe('dev');
+    });
   });
 
   it('names malformed variables with their problem', () => {

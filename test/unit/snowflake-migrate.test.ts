@@ -135,7 +135,7 @@ describe('migrate', () => {
     let at = 0;
     for (const s of withAdmin.scripts) {
       at += s.statements;
-      if (s.admin) expect(withAdmin.statements[at - 1]).toBe('use role SYSADMIN');
+      if (s.admin) expect(withAdmin.statements[at - 1]).toBe('use role SHOPPING_PATTERNS_DEPLOYER');
     }
     const expectedCount = listScripts('snowflake')
       .filter((s) => !s.admin)
@@ -166,5 +166,30 @@ describe('migrate', () => {
     expect(parseMigrateEvent({ dryRun: true, only: ['40_tables.sql'] })).toEqual({ dryRun: true, only: ['40_tables.sql'] });
     expect(parseMigrateEvent(undefined)).toEqual({});
     expect(() => parseMigrateEvent({ admin: true })).toThrow(/invalid migrate event/);
+  });
+
+  it('refuses a system role as the deploy role: its key lives in the migrate Lambda', () => {
+    for (const role of ['SYSADMIN', 'accountadmin', 'SECURITYADMIN', 'USERADMIN']) {
+      expect(() => snowflakeParameters(loadConfig(ENV), { ...ENV, SNOWFLAKE_DEPLOY_ROLE: role })).toThrow(
+        /SNOWFLAKE_DEPLOY_ROLE: .* is a system role/,
+      );
+    }
+    expect(snowflakeParameters(loadConfig(ENV), ENV).DEPLOY_ROLE).toBe('SHOPPING_PATTERNS_DEPLOYER');
+  });
+
+  it('takes the unload prefix from its one definition, which serverless.yml reads too', () => {
+    // Prepare: every place that could restate it
+    const { unloadPrefix } = JSON.parse(fs.readFileSync(path.join(ROOT, 'infra/prefixes.json'), 'utf8')) as { unloadPrefix: string };
+    const sources = [
+      path.join(ROOT, 'serverless.yml'),
+      ...fs.readdirSync(path.join(ROOT, 'shared'), { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => path.join(ROOT, 'shared', f)),
+    ];
+
+    // Assess: no restated literal, and the export stage's URL ends in it
+    for (const file of sources) expect([file, fs.readFileSync(file, 'utf8').includes(unloadPrefix)]).toEqual([file, false]);
+    expect(fs.readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8')).toContain('${file(./infra/prefixes.json):unloadPrefix}');
+    expect(snowflakeParameters(loadConfig(ENV), ENV).EXPORT_URL).toBe(`s3://${ENV.EXPORTS_BUCKET}/${unloadPrefix}`);
   });
 });

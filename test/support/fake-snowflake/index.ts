@@ -135,6 +135,13 @@ export interface FakeOptions {
   user?: string;
   /** PEM public keys accepted for key-pair (JWT) login. Empty: any well-formed JWT is accepted. */
   publicKeys?: string[];
+  /**
+   * The roles granted to the user, directly or through the role hierarchy. Set: a login whose role
+   * (the driver's `roleName`) or a `USE ROLE` naming any other role is refused, as Snowflake does ("To
+   * use a role, the role must have been granted to the user":
+   * https://docs.snowflake.com/en/sql-reference/sql/use-role). Unset: any role (older tests).
+   */
+  roles?: string[];
 }
 
 /** A COPY INTO result row for one file, as `fake.reply(/copy/, { copy: [...] })` wants it. */
@@ -188,6 +195,7 @@ export class FakeSnowflake {
   readonly implicitCommits: { txn: number; sql: string }[] = [];
   readonly account: string;
   readonly user: string;
+  readonly roles: Set<string> | undefined;
   url = '';
 
   private server: http.Server;
@@ -206,6 +214,7 @@ export class FakeSnowflake {
   private constructor(opts: FakeOptions) {
     this.account = (opts.account ?? 'TESTACCOUNT').toUpperCase();
     this.user = (opts.user ?? 'LOADER').toUpperCase();
+    this.roles = opts.roles ? new Set(opts.roles.map((r) => r.toUpperCase())) : undefined;
     this.keys = new Map((opts.publicKeys ?? []).map((k) => [fingerprint(k), k]));
     this.server = http.createServer((req, res) => void this.handle(req, res));
   }
@@ -291,7 +300,7 @@ export class FakeSnowflake {
       const url = new URL(req.url ?? '/', this.url);
       const body = await readBody(req);
       const route = `${req.method} ${url.pathname}`;
-      if (route === 'POST /session/v1/login-request') return this.login(body, res);
+      if (route === 'POST /session/v1/login-request') return this.login(url, body, res);
       if (route === 'POST /session/token-request') return this.renew(req, body, res);
       if (route === 'POST /session/heartbeat') return this.authed(req, res, () => json(res, ok(null)));
       if (route === 'POST /session' && url.searchParams.get('delete') === 'true') return this.logout(req, res);
@@ -338,13 +347,25 @@ export class FakeSnowflake {
 
   // ---------------------------------------------------------------- session
 
-  private login(body: Record<string, unknown>, res: http.ServerResponse): void {
+  private login(url: URL, body: Record<string, unknown>, res: http.ServerResponse): void {
     const data = (body.data ?? {}) as Record<string, unknown>;
     const user = String(data.LOGIN_NAME ?? '').toUpperCase();
     const account = String(data.ACCOUNT_NAME ?? '').toUpperCase();
     const problem = this.checkJwt(data, account, user);
-    this.logins.push({ user, account, ok: !problem, ...(problem ? { code: '390144' } : {}) });
+    const role = url.searchParams.get('roleName')?.toUpperCase();
+    const roleRefused = !problem && role !== undefined && this.roles !== undefined && !this.roles.has(role);
+    const code = problem ? '390144' : roleRefused ? '390189' : undefined;
+    this.logins.push({ user, account, ok: !code, ...(code ? { code } : {}) });
     if (problem) return json(res, fail('390144', `JWT token is invalid. [${problem}]`));
+    if (roleRefused) {
+      return json(
+        res,
+        fail(
+          '390189',
+          `Role '${role}' specified in the connect string is not granted to this user. Contact your local system administrator, or attempt to login with another role, e.g. PUBLIC.`,
+        ),
+      );
+    }
     const session: Session = {
       id: this.nextSession++,
       token: 'session-' + uuid(),
@@ -507,6 +528,17 @@ export class FakeSnowflake {
   }
 
   private execute(s: Session, ctx: QueryContext, rejection?: Reply): Reply {
+    const useRole = /^\s*use\s+role\s+("?)([A-Za-z0-9_$]+)\1\s*;?\s*$/i.exec(ctx.sql);
+    if (useRole && this.roles && !this.roles.has((useRole[2] as string).toUpperCase())) {
+      // the message Snowflake gives; its documentation names no error code for it
+      return {
+        error: {
+          code: '003013',
+          sqlState: '42501',
+          message: `SQL access control error: Requested role '${(useRole[2] as string).toUpperCase()}' is not assigned to the executing user. Specify another role to activate.`,
+        },
+      };
+    }
     const scripted = rejection ?? take(this.replies, ctx.sql);
     const reply = scripted === undefined ? undefined : typeof scripted === 'function' ? scripted(ctx) : scripted;
     // session and transaction bookkeeping happens whatever the script says, as on the service
