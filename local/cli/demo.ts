@@ -82,10 +82,13 @@ async function main(): Promise<number> {
           months: Number(values.months),
           customers: Number(values.customers),
           seed: Number(values.seed),
-          end: '2020-01-01',
+          // up to today (UTC), so the freshness data test (newest purchase at most
+          // FRESHNESS_MAX_AGE_HOURS before the newest file's arrival, i.e. now) passes on a clean
+          // run; the same seed gives the same customers, baskets and times of day, only shifted
+          end: new Date().toISOString().slice(0, 10),
           overwrite: true,
         });
-        const line = `${summary.customers} customers, ${summary.products} products, ${summary.transactions} transactions in ${summary.days} daily files`;
+        const line = `${summary.customers} customers, ${summary.products} products, ${summary.transactions} transactions in ${summary.days} daily files (${summary.start} to ${summary.end})`;
         out(`   ${line}`);
         return line;
       })) &&

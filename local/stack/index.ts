@@ -18,7 +18,8 @@ import { createLogger, type Logger } from '../../shared/logger';
 import { reconcile } from '../../shared/ops/reconcile';
 import { s3 as s3Client, setS3Client } from '../../shared/storage/object-store';
 import { setWarehouse, warehouse } from '../../shared/warehouse';
-import { STACK_FILE, type StackInfo } from '../../shared/warehouse/remote';
+import { ConfigError } from '../../shared/errors';
+import { newWarehouseToken, runningStack, STACK_FILE, writeStackInfo, type StackInfo } from '../../shared/warehouse/remote';
 import { QueueConsumer, type SqsHandler } from './consumer';
 import { toS3Notification } from './notifications';
 import { queueDepth, startLocalQueues, type LocalQueues } from './queue';
@@ -100,6 +101,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     LANDING_BUCKET: 'landing',
     EXPORTS_BUCKET: 'exports',
   };
+  // a state file this stack cannot trust (others may read it, or another user owns it) is replaced
+  // below; remove it first so nothing in this process acts on it meanwhile
+  try {
+    runningStack(dir);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    log.warn('replacing an untrusted stack.json', { error: err.message });
+    fs.rmSync(path.join(dir, STACK_FILE), { force: true });
+  }
   const savedEnv = Object.fromEntries(Object.keys(stageEnv).map((k) => [k, process.env[k]]));
   Object.assign(process.env, stageEnv);
   resetConfig();
@@ -107,7 +117,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   setWarehouse(undefined);
   const cfg = config();
   const wh = warehouse();
-  const server = await startWarehouseServer(wh, opts.warehousePort ?? 0);
+  const warehouseToken = newWarehouseToken();
+  const server = await startWarehouseServer(wh, opts.warehousePort ?? 0, warehouseToken);
 
   const queueArn = (
     await queues.client.send(
@@ -163,6 +174,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const info: StackInfo = {
     pid: process.pid,
     warehouseUrl: server.url,
+    warehouseToken,
     duckdbPath: cfg.warehouse.engine === 'duckdb' ? cfg.warehouse.path : '',
     s3Endpoint: s3.endpoint,
     sqsEndpoint: queues.endpoint,
@@ -170,8 +182,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     dlqUrl: queues.dlqUrl,
     startedAt: new Date().toISOString(),
   };
-  const stackFile = path.join(dir, STACK_FILE);
-  fs.writeFileSync(stackFile, JSON.stringify(info, null, 2));
+  const stackFile = writeStackInfo(dir, info);
 
   let stopped = false;
   return {

@@ -4,7 +4,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
  */
 import { s3NotificationBody } from '../../shared/events/s3-notification';
-import type { S3rverEvent } from './s3';
+import type { StoreEvent } from './s3-store';
 
 let counter = 0;
 let lastMs = 0;
@@ -28,23 +28,21 @@ export interface NotificationTarget {
   buckets: ReadonlySet<string>;
 }
 
-/** Build the S3 notification body for one s3rver event, or undefined when it should not notify. */
-export function toS3Notification(event: S3rverEvent, target: NotificationTarget): string | undefined {
-  const events = event.Records.filter(
-    (r) => target.buckets.has(r.s3.bucket.name) && r.eventName.startsWith('ObjectCreated:'),
-  ).map((r) => ({
-    bucket: r.s3.bucket.name,
-    key: r.s3.object.key,
-    size: r.s3.object.size ?? 0,
-    eTag: (r.s3.object.eTag ?? '').replace(/"/g, ''),
-    sequencer: nextSequencer(),
-    eventTime: new Date().toISOString(),
-    region: target.region,
-    // s3rver reports both a completed multipart upload and an HTML-form POST upload as 'Post'
-    // (with a whole-object MD5 ETag either way). Nothing local uploads through HTML forms, so
-    // it is a multipart completion, which S3 names CompleteMultipartUpload.
-    eventName: r.eventName === 'ObjectCreated:Post' ? 'ObjectCreated:CompleteMultipartUpload' : r.eventName,
-    source: 'local-stack',
-  }));
-  return events.length > 0 ? s3NotificationBody(events) : undefined;
+/** Build the S3 notification body for one local S3 event, or undefined when it should not notify. */
+export function toS3Notification(event: StoreEvent, target: NotificationTarget): string | undefined {
+  if (!target.buckets.has(event.bucket) || !event.eventName.startsWith('ObjectCreated:')) return undefined;
+  return s3NotificationBody([
+    {
+      bucket: event.bucket,
+      key: event.key,
+      size: event.size,
+      eTag: event.eTag,
+      // taken when the store committed the object, so they order as the writes did
+      sequencer: event.sequencer,
+      eventTime: event.eventTime,
+      region: target.region,
+      eventName: event.eventName,
+      source: 'local-stack',
+    },
+  ]);
 }

@@ -5,14 +5,19 @@
  *
  * It keeps messages in memory: a restart loses what was in flight, which the file ledger and
  * `npm run reconcile` recover (the objects are still in the bucket).
+ *
+ * The server is local-aws-sqs's request handler in our own http server: its handler rejects on
+ * some malformed requests (a JSON-protocol body of `null`), and an unhandled rejection would end
+ * the process, so the stack with it. Here such a request gets a 400 and the server goes on.
  */
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { createSqsServer } from 'local-aws-sqs';
+import { createRequestHandler } from 'local-aws-sqs';
 
 export interface LocalQueues {
   endpoint: string;
@@ -37,7 +42,7 @@ export async function startLocalQueues(opts: {
   visibilityTimeoutSeconds: number;
   maxReceiveCount: number;
 }): Promise<LocalQueues> {
-  const server = await createSqsServer({ port: opts.port, hostname: '127.0.0.1', region: opts.region });
+  const server = await startSqsServer(opts.port, opts.region);
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = createSqsClient(endpoint, opts.region);
   const dlq = await client.send(
@@ -67,6 +72,27 @@ export async function startLocalQueues(opts: {
         server.close(() => resolve());
       }),
   };
+}
+
+async function startSqsServer(port: number, region: string): Promise<http.Server> {
+  const { requestHandler, service } = createRequestHandler({ port, hostname: '127.0.0.1', region });
+  const server = http.createServer((req, res) => {
+    req.on('error', () => undefined);
+    res.on('error', () => undefined);
+    requestHandler(req, res).catch((err: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      // the shape of an SQS JSON-protocol error
+      res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', connection: 'close' });
+      res.end(JSON.stringify({ __type: 'com.amazon.coral.service#SerializationException', message: (err as Error).message ?? 'bad request' }));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  // the handler builds queue URLs from the port it is told (createSqsServer does the same)
+  service.PORT = (server.address() as AddressInfo).port;
+  return server;
 }
 
 export async function queueDepth(client: SQSClient, queueUrl: string): Promise<{ visible: number; inFlight: number }> {

@@ -6,10 +6,22 @@
  *
  * Protocol (JSON over HTTP, 127.0.0.1 only): POST /v1/{query,execute,script,stream,describe,begin,commit,rollback}
  * with {sql, params, tx}; `stream` answers NDJSON, one batch of rows per line.
+ *
+ * It runs any SQL, so only the user who started the stack may reach it:
+ * - every request carries `Authorization: Bearer <token>`, a secret drawn at each start and kept in
+ *   the stack's state file (`.local/stack.json`, mode 0600, see shared/warehouse/remote.ts); without
+ *   it: 401;
+ * - requests are `Content-Type: application/json`, or 415. A web page can send a cross-origin POST
+ *   without a CORS preflight only as text/plain, form data or multipart ("simple requests"), so a
+ *   page the user visits cannot reach the endpoint even if it guessed the port and the token;
+ *   https://fetch.spec.whatwg.org/#cors-safelisted-request-header
+ * - a request with an `Origin` header (browsers send one on cross-origin and on every POST) is
+ *   refused (403), and a preflight (OPTIONS) gets 405 with no Access-Control-* header, so a browser
+ *   never lets a page send anything else either.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
 import { errorMessage, PipelineError } from '../../shared/errors';
 import type { Param, StreamOptions, TableRef, Warehouse } from '../../shared/warehouse/port';
 
@@ -29,8 +41,30 @@ interface OpenTx {
 
 /** A transaction left open by a client that died is rolled back after this long. */
 const TX_IDLE_MS = 60_000;
+/** SQL and parameters, never data files: a larger request is refused (413) rather than buffered. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
-export async function startWarehouseServer(wh: Warehouse, port = 0): Promise<{ url: string; close(): Promise<void> }> {
+/** Why a request is refused before it is read, or undefined to serve it. */
+export function refusal(req: http.IncomingMessage, token: string): { status: number; error: string } | undefined {
+  if (req.method !== 'POST') return { status: 405, error: 'only POST' };
+  if (req.headers.origin !== undefined) return { status: 403, error: 'requests from web pages are refused' };
+  const auth = req.headers.authorization ?? '';
+  const given = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length) : '';
+  // compare digests: equal lengths for timingSafeEqual, and no early exit on the first differing byte
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  if (!given || !timingSafeEqual(digest(given), digest(token)))
+    return { status: 401, error: 'missing or wrong token: the local stack writes it to its stack.json' };
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') return { status: 415, error: 'requests are Content-Type: application/json' };
+  return undefined;
+}
+
+export async function startWarehouseServer(
+  wh: Warehouse,
+  port: number,
+  token: string,
+): Promise<{ url: string; close(): Promise<void> }> {
+  if (token.length < 32) throw new Error('the warehouse endpoint needs a token of at least 32 characters');
   const open = new Map<string, OpenTx>();
   const pending = new Map<string, Promise<unknown>>();
 
@@ -79,17 +113,42 @@ export async function startWarehouseServer(wh: Warehouse, port = 0): Promise<{ u
   };
 
   const server = http.createServer((req, res) => {
+    req.on('error', () => undefined);
+    res.on('error', () => undefined);
+    const refused = refusal(req, token);
+    if (refused) {
+      // the body is not read: close the connection rather than parse it as the next request
+      res.writeHead(refused.status, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ error: refused.error }));
+      return;
+    }
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+        res.end(JSON.stringify({ error: `request larger than ${MAX_BODY_BYTES} bytes` }));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
     req.on('end', () => {
       void (async () => {
         try {
-          const body = (chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {}) as Body;
+          const parsed: unknown = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+          if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('the body is a JSON object');
+          const body = parsed as Body;
           const op = (req.url ?? '').replace(/^\/v1\//, '');
           if (op === 'stream') {
+            // the first batch before the status line, so a query that fails at once is a 400, not a 200 with an error line
+            const batches = target(body).stream(body.sql ?? '', body.params, body.options)[Symbol.asyncIterator]();
+            let next = await batches.next();
             res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-            for await (const rows of target(body).stream(body.sql ?? '', body.params, body.options)) {
-              if (!res.write(JSON.stringify({ rows }) + '\n')) await new Promise((r) => res.once('drain', r));
+            while (!next.done) {
+              if (!res.write(JSON.stringify({ rows: next.value }) + '\n')) await new Promise((r) => res.once('drain', r));
+              next = await batches.next();
             }
             res.end(JSON.stringify({ end: true }) + '\n');
             return;

@@ -1,8 +1,9 @@
 /**
  * The object store: S3 in AWS, the loopback S3 server locally. One client per process.
  *
- * Against s3rver the SDK's default flexible checksums must be off: with them, streamed bodies are
- * stored with aws-chunked framing, silently corrupted. `WHEN_REQUIRED` is also fine for AWS.
+ * Checksums `WHEN_REQUIRED`: the SDK's default flexible checksums frame streamed bodies as
+ * aws-chunked, which some local S3 servers store as is (the local stack's decodes and verifies it).
+ * `WHEN_REQUIRED` is also fine for AWS.
  * https://docs.aws.amazon.com/sdk-for-javascript/v3/developer-guide/migrate-client-constructors.html
  */
 import { Readable } from 'node:stream';
@@ -24,8 +25,8 @@ export function createS3Client(cfg: Config = config(), overrides: Partial<S3Clie
       ? {
           endpoint: cfg.s3Endpoint,
           forcePathStyle: true,
-          // the local S3 server (s3rver) accepts exactly this key pair
-          credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+          // the local S3 server accepts any key pair, as LocalStack does
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
         }
       : {}),
     requestChecksumCalculation: 'WHEN_REQUIRED',

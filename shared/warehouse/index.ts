@@ -15,7 +15,7 @@ export function createWarehouse(cfg: Config = config()): Warehouse {
   if (cfg.warehouse.engine === 'duckdb') {
     // while `npm start` owns the DuckDB file, other local processes go through its loopback endpoint
     const stack = runningStack(cfg.localDir);
-    if (stack && stack.duckdbPath === cfg.warehouse.path) return new RemoteWarehouse(stack.warehouseUrl);
+    if (stack && stack.duckdbPath === cfg.warehouse.path) return new RemoteWarehouse(stack.warehouseUrl, stack.warehouseToken);
     // loaded lazily: the Lambda bundle leaves the DuckDB native module out
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { DuckDbWarehouse } = require('./duckdb') as typeof import('./duckdb');

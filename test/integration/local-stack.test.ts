@@ -3,12 +3,14 @@
  * S3-notification-shaped SQS record; a record reported in batchItemFailures is redelivered; after
  * maxReceiveCount receives it is in the DLQ.
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import fs from 'node:fs';
+import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { decodeS3Key } from '../../shared/events/s3-key';
 import { createS3Client } from '../../shared/storage/object-store';
 import { startStack, type Stack } from '../../local/stack';
+import type { StackInfo } from '../../shared/warehouse/remote';
 import { scratchDir } from '../support/factories';
 
 jest.setTimeout(60_000);
@@ -16,12 +18,14 @@ jest.setTimeout(60_000);
 describe('local stack: S3 notifications through a queue with SQS semantics', () => {
   let stack: Stack;
   let remove: () => void;
+  let dir: string;
   const received: SQSEvent[] = [];
   let failKeys = new Set<string>();
 
   beforeAll(async () => {
     const scratch = scratchDir();
     remove = scratch.remove;
+    dir = scratch.dir;
     stack = await startStack({
       dir: scratch.dir,
       s3Port: 0,
@@ -105,5 +109,37 @@ describe('local stack: S3 notifications through a queue with SQS semantics', () 
     expect(dead).toEqual(['poison.csv']);
     expect(deliveries.filter((d) => d.key === 'poison.csv').map((d) => d.count)).toEqual(['1', '2', '3']);
     expect(deliveries.filter((d) => d.key === 'fine.csv')).toHaveLength(1);
+  });
+
+  it('survives what a client may send (issue 13.2, 13.8): a 1,001-byte key, ../ keys, garbage to SQS and the warehouse', async () => {
+    // Act: valid S3 requests that used to crash the stack or write outside its directory
+    const keys = ['k'.repeat(1001) + '.csv', '../../escaped.csv', '.../../customers.csv', 'customers.csv'];
+    for (const key of keys) await put(key, `${key.length}\n`);
+    // and garbage to the queue and the warehouse endpoint
+    const sqsNull = await fetch(stack.queues.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.SendMessage' },
+      body: 'null',
+    });
+    const sqsNoTarget = await fetch(stack.queues.endpoint, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.0' }, body: '{}' });
+    const whNoToken = await fetch(`${stack.warehouseUrl}/v1/execute`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"sql":"select 1"}' });
+    await stack.waitForIdle();
+
+    // Assess: every part still answers, every object was announced under its real key
+    expect([sqsNull.status, sqsNoTarget.status, whNoToken.status]).toEqual([400, 400, 401]);
+    await createS3Client(stack.config).send(new HeadBucketCommand({ Bucket: 'landing' }));
+    await stack.queues.client.send(new GetQueueAttributesCommand({ QueueUrl: stack.queues.queueUrl, AttributeNames: ['All'] }));
+    const { warehouseToken } = JSON.parse(fs.readFileSync(`${dir}/stack.json`, 'utf8')) as StackInfo;
+    const ping = await fetch(`${stack.warehouseUrl}/v1/ping`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${warehouseToken}` },
+      body: '{}',
+    });
+    expect(await ping.json()).toEqual({ ok: true, engine: 'duckdb' });
+    const delivered = received.flatMap((e) => e.Records).map((r) => decodeS3Key(JSON.parse(r.body).Records[0].s3.object.key));
+    expect(delivered.sort()).toEqual([...keys].sort());
+    // and nothing was written beside the stack's own files
+    expect(fs.readdirSync(dir).filter((f) => /escaped|customers|kkkk/.test(f))).toEqual([]);
+    expect(fs.readdirSync(`${dir}/..`).filter((f) => /escaped|customers/.test(f))).toEqual([]);
   });
 });

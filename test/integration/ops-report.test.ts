@@ -1,11 +1,12 @@
 /**
- * The run report in a real headless browser (Debian's chromium driven by playwright-core): data
+ * The run report in a real headless browser (Chromium driven by playwright-core): data
  * loaded through the local stack (with a quarantined line and an unreadable file), a rebuild, then
  * `writeReport`; the page must render from file:// with no other request, and the numbers a person
  * reads must equal independent warehouse queries and counts taken from the landing files.
  *
- * Needs /usr/bin/chromium (or CHROMIUM_PATH): `apt-get install -y chromium`. Without it the test
- * fails and says so; it is never skipped silently.
+ * The browser: CHROMIUM_PATH, else Debian's /usr/bin/chromium, else the one inside the
+ * @sparticuz/chromium devDependency (test/support/browser.ts), so `npm ci` is all it needs. Without
+ * any the test fails and says so; it is never skipped silently.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,13 +21,13 @@ import { writeReport } from '../../shared/ops/report';
 import { rebuild } from '../../shared/rebuild';
 import { createS3Client } from '../../shared/storage/object-store';
 import { warehouse } from '../../shared/warehouse';
+import { findChromium } from '../support/browser';
 import { scratchDir } from '../support/factories';
 import { putTree } from '../support/landing';
 import { depth, oracleFromFiles, waitFor, type FileOracle } from '../support/ops';
 
 jest.setTimeout(180_000);
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const EXTRA_KEY = 'transactions/d=2018-10-31/late-delivery.json';
 const BROKEN_KEY = 'transactions/d=2018-10-30/broken.json.gz';
 // the files arrive now (their S3 event time); the models are built an hour and a half later
@@ -50,11 +51,8 @@ const shown = async (selector: string) =>
   Number((await page.locator(selector).first().innerText()).replace(/,/g, '').trim());
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: install it with "apt-get install -y chromium" (or set CHROMIUM_PATH)`,
-    );
-  }
+  const browser = findChromium(); // throws with what to do when there is none
+  process.stderr.write(`report test browser: ${browser.source}\n`);
   setLogSink(() => undefined);
   scratch = scratchDir('sp-report-');
   const dataDir = path.join(scratch.dir, 'data');
@@ -115,7 +113,7 @@ beforeAll(async () => {
 
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-chromium-'));
   context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: browser.executablePath,
     headless: true,
     args: [
       '--no-sandbox',

@@ -1,10 +1,10 @@
 /**
- * A real S3 REST API for integration tests: s3rver on 127.0.0.1, a free port (port 0), a fresh
+ * A real S3 REST API for integration tests: the local stack's S3 server on 127.0.0.1, a free port (port 0), a fresh
  * temporary directory, the given buckets. Point the code at it with `useLocalS3(server)` (sets
  * S3_ENDPOINT, resets the config and the process-wide S3 client) or with `server.client()`.
  *
  * It is the local stack's server (local/stack/s3.ts), which implements AbortMultipartUpload, so
- * tests can check that a failed upload leaves nothing behind, as on S3.
+ * tests can check that a failed upload leaves nothing behind, as on S3. It accepts any credentials.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,9 +17,9 @@ import { startLocalS3 as startStackS3 } from '../../local/stack/s3';
 export interface LocalS3Server {
   endpoint: string;
   port: number;
-  /** s3rver's data directory: objects under `<dir>/<bucket>/`, open multipart uploads under `<dir>/<bucket>/._S3rver_uploads/`. */
+  /** The server's data directory (layout in local/stack/s3-store.ts). */
   dir: string;
-  /** A client for this server with the s3rver checksum settings. */
+  /** A client for this server with the project's checksum settings (shared/storage/object-store.ts). */
   client(): S3Client;
   /** Ids of multipart uploads started and neither completed nor aborted. */
   openUploads(bucket: string): string[];
@@ -39,7 +39,7 @@ export async function startLocalS3(opts: { buckets: string[]; dir?: string }): P
         region: 'eu-west-2',
         endpoint: server.endpoint,
         forcePathStyle: true,
-        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
       }),
