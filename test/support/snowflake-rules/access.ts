@@ -65,8 +65,11 @@ export class AccessModel {
   }
 
   private run(statement: string): void {
-    const sql = stripComments(statement).replace(/\s+/g, ' ').trim().replace(/;$/, '');
+    // WITH GRANT OPTION lets the grantee grant further; what it may do itself is the same
+    const sql = stripComments(statement).replace(/\s+/g, ' ').trim().replace(/;$/, '').replace(/ with grant option$/i, '');
     let m: RegExpExecArray | null;
+    // a role granted to a user (one service user per function): the model checks what roles may do
+    if (new RegExp(`^grant role (${word}) to user (${word})$`, 'i').test(sql)) return;
     if ((m = new RegExp(`^grant role (${word}) to role (${word})$`, 'i').exec(sql))) {
       const child = (m[1] as string).toUpperCase();
       const parents = this.parents.get(child) ?? new Set<string>();

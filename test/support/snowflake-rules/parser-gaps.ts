@@ -307,6 +307,7 @@ function describe(tokens: Token[]): GapResult {
  */
 const OBJECT_KINDS: Record<string, string> = {
   ROLE: 'https://docs.snowflake.com/en/sql-reference/sql/create-role',
+  USER: 'https://docs.snowflake.com/en/sql-reference/sql/create-user',
   WAREHOUSE: 'https://docs.snowflake.com/en/sql-reference/sql/create-warehouse',
   STAGE: 'https://docs.snowflake.com/en/sql-reference/sql/create-stage',
   'FILE FORMAT': 'https://docs.snowflake.com/en/sql-reference/sql/create-file-format',
