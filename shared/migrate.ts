@@ -23,6 +23,8 @@ import { splitStatements, stripComments } from './warehouse/split-statements';
 import { formatIssues } from './zod-issues';
 import { defaultRegistry, type DatasetRegistry } from './datasets';
 import { generatedSnowflakeScripts } from './ingest/landing/stage-sql';
+import { ingestSchemaStatements } from './ingest/schema';
+import { duckdbDialect } from './warehouse/dialect';
 import prefixes from '../infra/prefixes.json';
 
 /**
@@ -265,7 +267,8 @@ export function declaredTables(schemaSql: string): string[] {
 async function verifyDuckDb(wh: Warehouse, opts: MigrateOptions, log: Logger): Promise<MigrationReport> {
   const schema = listScripts('duckdb').find((s) => s.file === 'schema.sql');
   if (!schema) throw new ConfigError(`no schema.sql in ${path.join(sqlRoot(), 'duckdb')}`);
-  const statements = splitStatements(schema.text);
+  // the schemas of schema.sql, and the ingest layer rendered from the dataset declarations
+  const statements = [...splitStatements(schema.text), ...ingestSchemaStatements(duckdbDialect, defaultRegistry)];
   const report: MigrationReport = {
     engine: 'duckdb',
     dryRun: Boolean(opts.dryRun),
@@ -278,7 +281,7 @@ async function verifyDuckDb(wh: Warehouse, opts: MigrateOptions, log: Logger): P
     `select lower(table_schema) || '.' || lower(table_name) as name from information_schema.tables`,
   );
   const names = new Set(present.map((r) => r.name));
-  report.tables = declaredTables(schema.text).map((table) => ({ table, exists: names.has(table) }));
+  report.tables = declaredTables(statements.join(';\n')).map((table) => ({ table, exists: names.has(table) }));
   const missing = report.tables.filter((t) => !t.exists).map((t) => t.table);
   if (missing.length > 0) throw new TerminalError(`DuckDB schema incomplete, missing: ${missing.join(', ')}`);
   log.info('DuckDB schema verified', { tables: report.tables.length });

@@ -6,7 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../shared/config';
 import { ConfigError } from '../../shared/errors';
-import { declaredTables, listScripts, migrate, renderScript, snowflakeParameters } from '../../shared/migrate';
+import { declaredTables, listScripts, migrate, renderScript, snowflakeParameters, snowflakeScripts } from '../../shared/migrate';
+import { defaultRegistry } from '../../shared/datasets';
+import { ingestSchemaStatements } from '../../shared/ingest/schema';
+import { duckdbDialect } from '../../shared/warehouse/dialect';
 import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
 import type { Warehouse } from '../../shared/warehouse/port';
 import { splitStatements, stripComments } from '../../shared/warehouse/split-statements';
@@ -43,16 +46,17 @@ function tableColumns(sql: string): Map<string, string[]> {
 }
 
 describe('Snowflake schema scripts', () => {
-  const scripts = listScripts('snowflake');
+  // the files of sql/snowflake/ and the scripts rendered from the dataset declarations
+  const scripts = snowflakeScripts();
 
-  it('are idempotent: CREATE ... IF NOT EXISTS, CREATE OR REPLACE only for functions, never for pipes', () => {
+  it('are idempotent: CREATE ... IF NOT EXISTS, CREATE OR REPLACE only for functions and views (no data), never for pipes', () => {
     // Act
     const offenders = scripts.flatMap((s) =>
       splitStatements(s.text)
         .map((stmt) => stripComments(stmt))
         .filter((stmt) => /^create\b/i.test(stmt))
         .filter((stmt) => !/^create\s+(transient\s+)?[\w ]+?\s+if\s+not\s+exists\b/i.test(stmt))
-        .filter((stmt) => !/^create\s+or\s+replace\s+function\b/i.test(stmt))
+        .filter((stmt) => !/^create\s+or\s+replace\s+(function|view)\b/i.test(stmt))
         .map((stmt) => `${s.file}: ${stmt.split('\n')[0]}`),
     );
 
@@ -66,23 +70,24 @@ describe('Snowflake schema scripts', () => {
     const copies = scripts.flatMap((s) => splitStatements(s.text).filter((stmt) => /copy\s+into/i.test(stripComments(stmt))));
 
     // Assess
-    expect(copies.length).toBe(3);
+    expect(copies.length).toBe(3); // one pipe per dataset
     for (const stmt of copies) {
       expect(stmt).toMatch(/on_error\s*=\s*continue/i);
       expect(stmt).not.toMatch(/\bforce\b|load_uncertain_files/i);
     }
   });
 
-  it('declare the raw tables, ledger and quarantine exactly as the DuckDB schema does', () => {
+  it('declare the ingest layer exactly as DuckDB does: one rendering of the declarations, two dialects', () => {
     // Prepare
-    const duck = tableColumns(fs.readFileSync(path.join(ROOT, 'sql', 'duckdb', 'schema.sql'), 'utf8'));
-    const snow = tableColumns(fs.readFileSync(path.join(ROOT, 'sql', 'snowflake', '40_tables.sql'), 'utf8'));
+    const duck = tableColumns(ingestSchemaStatements(duckdbDialect, defaultRegistry).join(';\n'));
+    const snow = tableColumns(scripts.find((s) => s.file === '40_ingest.sql')!.text.replace(/\{\{DATABASE\}\}\./g, ''));
 
     // Assess
     expect([...duck.keys()]).toEqual(
-      expect.arrayContaining(['raw.customers', 'raw.products', 'raw.transactions', 'raw.transaction_items', 'raw.file_ledger', 'raw.quarantine']),
+      expect.arrayContaining(['raw.customers_appended', 'raw.products_appended', 'raw.transactions_appended', 'raw.transaction_items_appended', 'raw.file_events', 'raw.quarantine_appended']),
     );
     for (const [table, columns] of duck) expect([table, snow.get(table)]).toEqual([table, columns]);
+    expect(snow.get('raw.landing_lines')).toBeDefined(); // Snowflake's own: what COPY lands
   });
 
   it('render with every placeholder filled from the configuration', () => {
@@ -113,7 +118,7 @@ describe('Snowflake schema scripts', () => {
 
   it('marks the account setup as admin-only', () => {
     expect(scripts.filter((s) => s.admin).map((s) => s.file)).toContain('00_account.sql');
-    expect(scripts.find((s) => s.file === '40_tables.sql')?.admin).toBe(false);
+    expect(scripts.find((s) => s.file === '40_ingest.sql')?.admin).toBe(false);
   });
 });
 
@@ -126,8 +131,10 @@ describe('migrate', () => {
     const withAdmin = await migrate(noWarehouse, { dryRun: true, admin: true, params: params() });
 
     // Assess
-    const files = listScripts('snowflake').map((s) => s.file);
+    const files = snowflakeScripts().map((s) => s.file);
     expect(plan.scripts.map((s) => s.file)).toEqual(files);
+    // the hand-written files and the scripts rendered from the declarations, in file-name order
+    expect(files).toEqual([...listScripts('snowflake').map((s) => s.file), '40_ingest.sql', '50_rules.sql', '60_pipes.sql', '85_dataset_grants.sql'].sort());
     expect(plan.scripts.find((s) => s.file === '00_account.sql')?.status).toBe('skipped (admin)');
     expect(plan.statements.some((s) => /use role accountadmin/i.test(s))).toBe(false);
     expect(withAdmin.statements.some((s) => /use role accountadmin/i.test(s))).toBe(true);
@@ -137,7 +144,7 @@ describe('migrate', () => {
       at += s.statements;
       if (s.admin) expect(withAdmin.statements[at - 1]).toBe('use role SHOPPING_PATTERNS_DEPLOYER');
     }
-    const expectedCount = listScripts('snowflake')
+    const expectedCount = snowflakeScripts()
       .filter((s) => !s.admin)
       .reduce((n, s) => n + splitStatements(s.text).length, 0);
     expect(plan.statements).toHaveLength(expectedCount);
@@ -156,8 +163,8 @@ describe('migrate', () => {
     await wh.close();
 
     // Assess
-    const declared = declaredTables(fs.readFileSync(path.join(ROOT, 'sql', 'duckdb', 'schema.sql'), 'utf8'));
-    expect(declared).toContain('raw.file_ledger');
+    const declared = declaredTables(ingestSchemaStatements(duckdbDialect, defaultRegistry).join(';\n'));
+    expect(declared).toContain('raw.file_events');
     expect(report.tables).toEqual(declared.map((table) => ({ table, exists: true })));
     expect(report.scripts[0]?.status).toBe('verified');
   });

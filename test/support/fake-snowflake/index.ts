@@ -94,6 +94,11 @@ export type Reply =
   | { error: { code?: string; message: string; sqlState?: string } }
   | { ok: true; message?: string };
 
+export interface StatementEngine {
+  execute(ctx: QueryContext): Promise<Reply | undefined>;
+  transactionEnded(sessionId: number, txn: number, outcome: 'committed' | 'rolled back'): Promise<void>;
+}
+
 export type Fault = { httpStatus: number } | { drop: true } | { inProgress: number };
 
 export interface StatementRecord extends QueryContext {
@@ -196,6 +201,11 @@ export class FakeSnowflake {
   readonly account: string;
   readonly user: string;
   readonly roles: Set<string> | undefined;
+  /**
+   * Statements the scripts do not answer go to this engine, when set (./engine.ts executes the ingest
+   * path's SQL for real); undefined from it: the default answer.
+   */
+  engine: StatementEngine | undefined;
   url = '';
 
   private server: http.Server;
@@ -437,7 +447,7 @@ export class FakeSnowflake {
 
   // ---------------------------------------------------------------- statements
 
-  private query(req: http.IncomingMessage, url: URL, body: Record<string, unknown>, res: http.ServerResponse): void {
+  private async query(req: http.IncomingMessage, url: URL, body: Record<string, unknown>, res: http.ServerResponse): Promise<void> {
     const sql = String(body.sqlText ?? '');
     const requestId = url.searchParams.get('requestId') ?? uuid();
     const retryCount = Number(url.searchParams.get('retryCount') ?? 0);
@@ -477,7 +487,7 @@ export class FakeSnowflake {
     const rejection = this.conform(s, sql, binds);
     const ctx: QueryContext = { sql, binds, sessionId: s.id, txn: s.txn, params: { ...s.params } };
     const queryId = uuid();
-    const answer = this.execute(s, ctx, rejection);
+    const answer = await this.execute(s, ctx, rejection);
     // BEGIN belongs to the transaction it opens; COMMIT/ROLLBACK to the one they end
     const txn = /^\s*(begin|start\s+transaction)\b/i.test(sql) ? s.txn : ctx.txn;
     this.statements.push({ ...ctx, txn, queryId, requestId });
@@ -527,7 +537,7 @@ export class FakeSnowflake {
     return rejection;
   }
 
-  private execute(s: Session, ctx: QueryContext, rejection?: Reply): Reply {
+  private async execute(s: Session, ctx: QueryContext, rejection?: Reply): Promise<Reply> {
     const useRole = /^\s*use\s+role\s+("?)([A-Za-z0-9_$]+)\1\s*;?\s*$/i.exec(ctx.sql);
     if (useRole && this.roles && !this.roles.has((useRole[2] as string).toUpperCase())) {
       // the message Snowflake gives; its documentation names no error code for it
@@ -540,7 +550,8 @@ export class FakeSnowflake {
       };
     }
     const scripted = rejection ?? take(this.replies, ctx.sql);
-    const reply = scripted === undefined ? undefined : typeof scripted === 'function' ? scripted(ctx) : scripted;
+    let reply = scripted === undefined ? undefined : typeof scripted === 'function' ? scripted(ctx) : scripted;
+    if (!rejection && reply === undefined && this.engine) reply = await this.engine.execute(ctx);
     // session and transaction bookkeeping happens whatever the script says, as on the service
     const text = ctx.sql.trim();
     const failed = reply !== undefined && 'error' in reply;
@@ -557,9 +568,11 @@ export class FakeSnowflake {
         this.transactions.set(s.txn, 'open');
       } else if (/^commit\b/i.test(text) && s.txn !== null) {
         this.transactions.set(s.txn, 'committed');
+        await this.engine?.transactionEnded(s.id, s.txn, 'committed');
         s.txn = null;
       } else if (/^rollback\b/i.test(text) && s.txn !== null) {
         this.transactions.set(s.txn, 'rolled back');
+        await this.engine?.transactionEnded(s.id, s.txn, 'rolled back');
         s.txn = null;
       }
     }
