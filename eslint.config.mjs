@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.local', '.serverless', '.esbuild', '.build', 'coverage', 'bench/results'] },
+  { ignores: ['node_modules', '.local', '.serverless', '.esbuild', '.build', 'coverage', 'bench/results', 'sql/snowflake/generated'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -44,7 +44,7 @@ function viaUdtf(dataset: string, text: string) {
     const o = r.output;
     if (o.OUT_KIND === 0) {
       const t = spec.tables[o.OUT_TABLE as number]!;
-      out.rows[t.name]!.push([o.LINE_NUMBER, ...t.columns.map((c, ci) => (c.kind === 'recordId' ? null : o[`T${o.OUT_TABLE}_${c.name}`.toUpperCase()] ?? null))]);
+      out.rows[t.name]!.push([o.LINE_NUMBER, ...t.columns.map((c) => (c.kind === 'recordId' ? null : o[`T${o.OUT_TABLE}_${c.name}`.toUpperCase()] ?? null))]);
     } else if (o.OUT_KIND === 1) out.quarantined.push([o.LINE_NUMBER as number, o.RAW_TEXT as string, o.REASON as string]);
     else out.fatal = o.REASON as string;
   }

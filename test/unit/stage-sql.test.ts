@@ -64,7 +64,7 @@ describe('DDL from the declarations', () => {
   it('puts COPY GRANTS right after the arguments, before RETURNS', () => {
     // https://docs.snowflake.com/en/sql-reference/sql/create-function
     const ddl = judgeFunctionDdl(defaultRegistry, 'customers');
-    expect(ddl).toMatch(/^create or replace function \{\{DATABASE\}\}\.raw\.judge_customers\(line varchar, line_number double\)\n  copy grants\n  returns table \(/);
+    expect(ddl).toMatch(/^create or replace function \{\{DATABASE\}\}\.raw\.judge_customers\(line varchar, line_number double\)\n {2}copy grants\n {2}returns table \(/);
     expect(ddl).toMatch(/language javascript/);
   });
 

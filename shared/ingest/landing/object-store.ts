@@ -68,7 +68,10 @@ export class ObjectStoreLanding implements Landing {
     const spec = ctx.registry.spec(decl.name);
     const batch = this.open(decl, ctx);
     const results = await mapLimit(units, READ_CONCURRENCY, (unit) => this.read(unit, decl, spec, batch));
-    for (const r of results) ('landed' in r ? landed.push(r.landed) : decided.push(r.outcome));
+    for (const r of results) {
+      if ('landed' in r) landed.push(r.landed);
+      else decided.push(r.outcome);
+    }
     for (const t of batch.tables) await t.sink.close();
     await batch.quarantine.close();
     return { landed, decided };

@@ -199,7 +199,6 @@ export function appendSql(
 ): Bound {
   if (files.length === 0) throw new ConfigError('appendSql needs at least one file');
   const { database } = checkNames(names);
-  const spec = registry.spec(decl.name);
   const meta = ['_bucket', '_file_key', '_file_version', '_load_id'];
   const intoClauses: string[] = [];
   const selectValues: string[] = [];

@@ -327,7 +327,7 @@ export class SnowflakeEngine implements StatementEngine {
       columns: m[3]!.split(',').map((s) => s.trim()),
       values: m[4]!.split(',').map((s) => s.trim()),
     }));
-    const selectList = /\nselect ([\s\S]*?)\n  from \(select l\.line/i.exec(sql)?.[1];
+    const selectList = /\nselect ([\s\S]*?)\n {2}from \(select l\.line/i.exec(sql)?.[1];
     const fn = /table\((\S+)\(f\.line, f\.line_number::double\)/i.exec(sql)?.[1];
     if (!selectList || !fn || intos.length === 0) throw new Error('fake engine: not the ingest path INSERT ALL');
     const items = selectList.split(/,\n\s+/).flatMap((line) => line.split(/,\s(?=f\.|\?|r\.)/));
