@@ -49,6 +49,8 @@ export interface MigrateOptions {
   only?: string[];
   /** Placeholder values; default from the configuration and environment (`snowflakeParameters`). */
   params?: Record<string, string>;
+  /** The datasets whose ingest layer to create; default the declared ones (shared/datasets/). */
+  registry?: DatasetRegistry;
   log?: Logger;
 }
 
@@ -219,7 +221,7 @@ export async function migrate(wh: Warehouse, opts: MigrateOptions = {}): Promise
 
   const params = opts.params ?? snowflakeParameters();
   const only = opts.only?.map((f) => (f.endsWith('.sql') ? f : `${f}.sql`));
-  const scripts = snowflakeScripts().filter((s) => !only || only.includes(s.file));
+  const scripts = snowflakeScripts(opts.registry).filter((s) => !only || only.includes(s.file));
   if (only) {
     const unknown = only.filter((f) => !scripts.some((s) => s.file === f));
     if (unknown.length > 0) throw new ConfigError(`no such migration: ${unknown.join(', ')}`);
