@@ -136,7 +136,7 @@ export async function generateSampleTable(
   name: string,
   opts: GenerateOptions = {},
 ): Promise<number> {
-  if (wh.engine !== 'duckdb') {
+  if (!wh.dialect.embedded) {
     throw new InvalidInputError('sample tables are generated in the local DuckDB warehouse only');
   }
   const spec = sampleTable(name);

@@ -217,7 +217,7 @@ export function renderScript(text: string, params: Record<string, string>, file 
 /** Apply (or plan) the migrations of the warehouse's engine. */
 export async function migrate(wh: Warehouse, opts: MigrateOptions = {}): Promise<MigrationReport> {
   const log = (opts.log ?? rootLogger).child({ step: 'migrate' });
-  if (wh.engine === 'duckdb') return verifyDuckDb(wh, opts, log);
+  if (wh.dialect.selfMigrating) return verifyDuckDb(wh, opts, log);
 
   const params = opts.params ?? snowflakeParameters();
   const only = opts.only?.map((f) => (f.endsWith('.sql') ? f : `${f}.sql`));

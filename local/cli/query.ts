@@ -47,11 +47,12 @@ async function main(): Promise<number> {
   }
 }
 
-/** An empty result still has columns (a CSV header): DuckDB's DESCRIBE of the query names them. */
+/** An empty result still has columns (a CSV header): a DESCRIBE of the query names them, where there is one. */
 async function columnsOf(wh: Warehouse, sql: string): Promise<string[]> {
-  if (wh.engine !== 'duckdb' || !/^\s*(select|with|from|values|table)\b/i.test(sql)) return [];
+  const describe = /^\s*(select|with|from|values|table)\b/i.test(sql) ? wh.dialect.describeQuery(sql.replace(/;\s*$/, '')) : undefined;
+  if (!describe) return [];
   try {
-    return (await wh.query<{ column_name: string }>(`describe ${sql.replace(/;\s*$/, '')}`)).map((r) => r.column_name);
+    return (await wh.query<{ column_name: string }>(describe)).map((r) => r.column_name);
   } catch {
     return [];
   }

@@ -60,7 +60,7 @@ export async function buildModels(wh: Warehouse, options: BuildOptions = {}): Pr
   const log = options.logger ?? rootLogger;
   const rendered = renderModels(options.models ?? loadModels(), options.context ?? defaultTemplateContext());
   const existing = await existingRelations(wh, [...new Set(rendered.map((r) => r.model.schema))]);
-  const masking = wh.engine === 'snowflake' ? await maskingPolicyExists(wh, log) : false;
+  const masking = wh.dialect.maskingPolicies ? await maskingPolicyExists(wh, log) : false;
   const built: BuiltModel[] = [];
   for (const { model, sql } of rendered) {
     const started = Date.now();
@@ -75,11 +75,11 @@ export async function buildModels(wh: Warehouse, options: BuildOptions = {}): Pr
       if (model.materialized === 'view') {
         // views are not masked themselves: a policy on the table column already applies to every
         // view reading it, and a second policy on the view column would mask the masked value again
-        await wh.execute(createViewStatement(wh.engine, name, sql, current === 'view'));
+        await wh.execute(createViewStatement(wh.dialect, name, sql, current === 'view'));
       } else {
         await wh.execute(buildAsideStatement(name, sql));
         if (masking) await attachMasking(wh, nextName(name), 'table');
-        const plan = swapPlan(wh.engine, name);
+        const plan = swapPlan(wh.dialect, name);
         if (plan.transactional) {
           await wh.transaction(async (tx) => {
             for (const statement of plan.statements) await tx.execute(statement);
@@ -135,7 +135,7 @@ async function attachMasking(wh: Warehouse, relation: QualifiedName, kind: Mater
   if (!MASKING.schemas.includes(relation.schema)) return;
   const columns = await wh.describeTable({ schema: relation.schema, table: relation.table });
   if (!columns.some((c) => c.name.toLowerCase() === MASKING.column)) return;
-  const statement = attachMaskingPolicyStatement(wh.engine, relation, kind, MASKING.column, MASKING.policy);
+  const statement = attachMaskingPolicyStatement(wh.dialect, relation, kind, MASKING.column, MASKING.policy);
   if (statement) await wh.execute(statement);
 }
 

@@ -26,14 +26,23 @@ export interface Dialect {
   readonly name: string;
   readonly timestampType: string;
   decimalType(precision: number, scale: number): string;
-  /** `create or replace view name as select` that keeps the view's grants where the engine has them. */
-  createView(name: string, selectSql: string): string;
+  /**
+   * `create or replace view name as select`. `replacing`: the view exists, and its grants must be kept
+   * where the engine has grants (default true).
+   */
+  createView(name: string, selectSql: string, replacing?: boolean): string;
   /** Replace `target` by `next` atomically: readers see the old table or the new one, never none. */
   swapPlan(target: string, next: string, targetTable: string): SwapPlan;
   /** Column masking policies exist (the partner's pseudonymised customer_id). */
   readonly maskingPolicies: boolean;
+  /** Attach a masking policy to a column of a table or view; undefined where there are none. */
+  maskColumn(kind: 'table' | 'view', relation: string, column: string, policy: string): string | undefined;
   /** Creates its own schema when opened (no migrate step, no separate deploy role). */
   readonly selfMigrating: boolean;
+  /** The embedded engine of this machine (sample tables, local tools), not a service. */
+  readonly embedded: boolean;
+  /** A statement naming the columns of a query's result without running it, where the engine has one. */
+  describeQuery(selectSql: string): string | undefined;
   /**
    * How ingest lands a file's lines: 'object-store' (the function reads the object and appends the
    * judged rows itself) or 'stage' (the warehouse copies the file from its external stage and judges
@@ -47,6 +56,8 @@ export const duckdbDialect: Dialect = {
   timestampType: 'timestamp',
   decimalType: (p, s) => `decimal(${p}, ${s})`,
   createView: (name, select) => `create or replace view ${name} as\n${select}`,
+  // no masking policies: locally the export's pseudonymisation is the equivalent
+  maskColumn: () => undefined,
   // DDL is transactional: drop + rename commit together.
   // https://duckdb.org/docs/stable/sql/statements/alter_table#rename-table
   swapPlan: (target, next, targetTable) => ({
@@ -55,6 +66,8 @@ export const duckdbDialect: Dialect = {
   }),
   maskingPolicies: false,
   selfMigrating: true,
+  embedded: true,
+  describeQuery: (select) => `describe ${select}`,
   landing: 'object-store',
 };
 
@@ -62,9 +75,14 @@ export const snowflakeDialect: Dialect = {
   name: 'snowflake',
   timestampType: 'timestamp_ntz',
   decimalType: (p, s) => `number(${p}, ${s})`,
-  // A replaced view loses its grants unless COPY GRANTS is given.
-  // https://docs.snowflake.com/en/sql-reference/sql/create-view
-  createView: (name, select) => `create or replace view ${name} copy grants as\n${select}`,
+  // Replacing an existing view needs COPY GRANTS, or its grants are dropped (the readers and the partner
+  // are cut off); a view that does not exist yet is created without it, so that it inherits the
+  // schema's future grants ("If the parameter is not included ... the new view ... does inherit any
+  // future grants"); the page does not say what COPY GRANTS does with nothing to copy.
+  // https://docs.snowflake.com/en/sql-reference/sql/create-view#optional-parameters
+  createView: (name, select, replacing = true) => `create or replace view ${name}${replacing ? ' copy grants' : ''} as\n${select}`,
+  // https://docs.snowflake.com/en/user-guide/security-column-ddm-use
+  maskColumn: (kind, relation, column, policy) => `alter ${kind} ${relation} modify column ${column} set masking policy ${policy} force`,
   // ALTER TABLE ... SWAP WITH exchanges two tables in one metadata operation; CREATE ... LIKE gives the
   // first run something to swap with, and the old contents (now under next) are dropped after.
   // https://docs.snowflake.com/en/sql-reference/sql/alter-table
@@ -74,5 +92,8 @@ export const snowflakeDialect: Dialect = {
   }),
   maskingPolicies: true,
   selfMigrating: false,
+  embedded: false,
+  // the driver gives a result's columns with its rows only
+  describeQuery: () => undefined,
   landing: 'stage',
 };
