@@ -23,9 +23,13 @@ const KEEP = `select load_id from raw.live_loads
 export async function fixCut(wh: Warehouse, now: Date = new Date()): Promise<{ loads: number }> {
   return wh.transaction(async (tx) => {
     await tx.execute('delete from raw.cut_loads');
-    const loads = await tx.execute(`insert into raw.cut_loads (load_id, dataset, cut_at) select load_id, dataset, ? from raw.live_loads`, [
-      toWarehouseTimestamp(now),
-    ]);
+    const loads = await tx.execute(
+      `insert into raw.cut_loads (load_id, dataset, bucket, key, version, recorded_at, cut_at)
+       select load_id, dataset, bucket, key, version, recorded_at, ? from raw.live_loads`,
+      [
+        toWarehouseTimestamp(now),
+      ],
+    );
     return { loads };
   });
 }

@@ -30,7 +30,11 @@ import type { SpecColumn } from './rules/spec';
 import type { Dialect } from '../warehouse/dialect';
 import type { Warehouse } from '../warehouse/port';
 
-/** Metadata columns of every appended raw table, after the declared columns. */
+/**
+ * What the live views add to a table's declared columns. A row stores only its load id and line: the
+ * file it came from (bucket, key, version) and when it loaded are the load's, in the ledger, and the
+ * views join them in (rows stay small: no repeated key, version or id strings).
+ */
 export const META_COLUMNS = ['_bucket', '_file_key', '_file_version', '_load_id', '_line_number', '_loaded_at'] as const;
 
 function columnType(d: Dialect, c: SpecColumn): string {
@@ -50,38 +54,42 @@ function columnType(d: Dialect, c: SpecColumn): string {
  * Declared columns of a raw table with their types (from the compiled spec). Values from the file are
  * nullable: the rules decide what a valid record is, and the data tests check the raw layer again
  * (sql/tests/not_null_raw_*.sql); what ingest derives (record id, item index, counts) is never null.
+ * A record id (`<key>:<line>`) is not stored: the views compute it from the load's key and the line.
  */
 export function columnsOf(d: Dialect, registry: DatasetRegistry, dataset: string, t: TableDecl) {
   const spec = registry.spec(dataset);
   const table = spec.tables.find((x) => x.name === t.name)!;
-  return table.columns.map((c) => ({ name: c.name, type: columnType(d, c), notNull: c.kind !== 'record' && c.kind !== 'item', column: c }));
+  return table.columns.map((c) => ({
+    name: c.name,
+    type: columnType(d, c),
+    notNull: c.kind !== 'record' && c.kind !== 'item',
+    stored: c.kind !== 'recordId',
+    column: c,
+  }));
+}
+
+/** The columns an appended table stores, in order: the stored declared ones, then load id and line. */
+export function storedColumns(d: Dialect, registry: DatasetRegistry, dataset: string, t: TableDecl) {
+  return columnsOf(d, registry, dataset, t).filter((c) => c.stored);
 }
 
 function appendedTableDdl(d: Dialect, registry: DatasetRegistry, dataset: string, t: TableDecl, p: string): string {
-  const cols = columnsOf(d, registry, dataset, t).map((c) => `  ${c.name.padEnd(18)} ${c.type}${c.notNull ? ' not null' : ''}`);
-  const ts = d.timestampType;
+  const cols = storedColumns(d, registry, dataset, t).map((c) => `  ${c.name.padEnd(18)} ${c.type}${c.notNull ? ' not null' : ''}`);
   return [
     `-- grain: ${t.grain}; every load of dataset ${dataset} appends here (live rows: raw.${t.name})`,
     `create table if not exists ${p}raw.${t.name}_appended (`,
-    [
-      ...cols,
-      `  _bucket            varchar not null`,
-      `  _file_key          varchar not null`,
-      `  _file_version      varchar not null`,
-      `  _load_id           varchar not null`,
-      `  _line_number       integer not null`,
-      `  _loaded_at         ${ts} not null`,
-    ].join(',\n'),
+    [...cols, `  _load_id           varchar not null`, `  _line_number       integer not null`].join(',\n'),
     `)`,
   ].join('\n');
 }
 
 function tableViews(d: Dialect, registry: DatasetRegistry, dataset: string, t: TableDecl, p: string): string[] {
-  const cols = [...columnsOf(d, registry, dataset, t).map((c) => c.name), ...META_COLUMNS].join(', ');
-  return [
-    d.createView(`${p}raw.${t.name}`, `select ${cols}\n  from ${p}raw.${t.name}_appended\n where _load_id in (select load_id from ${p}raw.live_loads)`),
-    d.createView(`${p}raw.${t.name}__cut`, `select ${cols}\n  from ${p}raw.${t.name}_appended\n where _load_id in (select load_id from ${p}raw.cut_loads)`),
-  ];
+  const cols = columnsOf(d, registry, dataset, t)
+    .map((c) => (c.stored ? `a.${c.name}` : `l.key || ':' || a._line_number as ${c.name}`))
+    .concat(['l.bucket as _bucket', 'l.key as _file_key', 'l.version as _file_version', 'a._load_id', 'a._line_number', 'l.recorded_at as _loaded_at'])
+    .join(',\n       ');
+  const view = (loads: string) => `select ${cols}\n  from ${p}raw.${t.name}_appended a\n  join ${p}raw.${loads} l on l.load_id = a._load_id`;
+  return [d.createView(`${p}raw.${t.name}`, view('live_loads')), d.createView(`${p}raw.${t.name}__cut`, view('cut_loads'))];
 }
 
 /** Tables shared by every dataset. */
@@ -110,9 +118,6 @@ create table if not exists ${p}raw.file_events (
 )`,
     `-- grain: one row per quarantined line or CSV record of a load (fatal: the file-level verdict)
 create table if not exists ${p}raw.quarantine_appended (
-  _bucket         varchar not null,
-  _file_key       varchar not null,
-  _file_version   varchar not null,
   _load_id        varchar not null,
   dataset         varchar not null,
   line_number     integer not null,
@@ -123,9 +128,13 @@ create table if not exists ${p}raw.quarantine_appended (
 )`,
     `-- grain: one row per load a rebuild reads (replaced as a whole when a rebuild starts)
 create table if not exists ${p}raw.cut_loads (
-  load_id   varchar not null,
-  dataset   varchar not null,
-  cut_at    ${ts} not null
+  load_id      varchar not null,
+  dataset      varchar not null,
+  bucket       varchar not null,
+  key          varchar not null,
+  version      varchar not null,
+  recorded_at  ${ts} not null,
+  cut_at       ${ts} not null
 )`,
   ];
 }
@@ -193,12 +202,11 @@ function coreViews(d: Dialect, p: string): string[] {
     ),
     d.createView(
       `${p}raw.quarantine`,
-      `select q._bucket as bucket, q._file_key as key, q._file_version as version, q.dataset, q.line_number,
-       q.raw_text, q.reason, q.quarantined_at
+      `select u.bucket, u.key, u.version, q.dataset, q.line_number, q.raw_text, q.reason, q.quarantined_at
   from ${p}raw.quarantine_appended q
+  join ${p}raw.unit_loads u on u.load_id = q._load_id
  where not q.fatal
-   and (q._load_id in (select load_id from ${p}raw.live_loads)
-        or q._load_id in (select load_id from ${p}raw.unit_loads where status = 'held'))`,
+   and (u.status = 'held' or q._load_id in (select load_id from ${p}raw.live_loads))`,
     ),
   ];
 }

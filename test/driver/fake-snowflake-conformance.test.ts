@@ -50,22 +50,22 @@ it('accepts the same statement with the identifier quoted', async () => {
 
 it('enforces NOT NULL: an INSERT that leaves a NOT NULL column out, or binds NULL to one, fails with 100072', async () => {
   // Act
-  const missing = wh.execute("insert into raw.quarantine_appended (_bucket, _file_key) values ('landing', 'a.json')");
+  const missing = wh.execute("insert into raw.quarantine_appended (_load_id, raw_text) values ('L1', 'a.json')");
   const nullBind = wh.execute(
-    'insert into raw.quarantine_appended (_bucket, _file_key, _file_version, _load_id, dataset, line_number, raw_text, reason, fatal, quarantined_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    ['landing', 'a.json', null, 'L1', 'transactions', 1, null, 'bad json', false, '2024-01-01 00:00:00'],
+    'insert into raw.quarantine_appended (_load_id, dataset, line_number, raw_text, reason, fatal, quarantined_at) values (?, ?, ?, ?, ?, ?, ?)',
+    [null, 'transactions', 1, null, 'bad json', false, '2024-01-01 00:00:00'],
   );
   // Assess
-  await expect(missing).rejects.toThrow(/NULL result in a non-nullable column.*_FILE_VERSION, _LOAD_ID, DATASET, LINE_NUMBER, REASON, FATAL, QUARANTINED_AT/);
-  await expect(nullBind).rejects.toThrow(/NULL result in a non-nullable column.*NULL for NOT NULL column _FILE_VERSION/);
+  await expect(missing).rejects.toThrow(/NULL result in a non-nullable column.*DATASET, LINE_NUMBER, REASON, FATAL, QUARANTINED_AT/);
+  await expect(nullBind).rejects.toThrow(/NULL result in a non-nullable column.*NULL for NOT NULL column _LOAD_ID/);
   expect(fake.takeViolations().map((v) => v.rule.id)).toEqual([RULES.insertNotNull.id, RULES.insertNotNull.id]);
 });
 
 it('lets NULL into a nullable column', async () => {
   await expect(
     wh.execute(
-      'insert into raw.quarantine_appended (_bucket, _file_key, _file_version, _load_id, dataset, line_number, raw_text, reason, fatal, quarantined_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ['landing', 'a.json', 'v1', 'L1', 'transactions', 1, null, 'bad json', false, '2024-01-01 00:00:00'],
+      'insert into raw.quarantine_appended (_load_id, dataset, line_number, raw_text, reason, fatal, quarantined_at) values (?, ?, ?, ?, ?, ?, ?)',
+      ['L1', 'transactions', 1, null, 'bad json', false, '2024-01-01 00:00:00'],
     ),
   ).resolves.toBe(0);
 });
@@ -79,7 +79,7 @@ it('learns a table created in the test and enforces its NOT NULL columns', async
 it('commits the open transaction when DDL runs inside it: the ROLLBACK after it undoes nothing', async () => {
   // Act: the code expects the insert to be undone with the failed transaction
   const attempt = wh.transaction(async (tx) => {
-    await tx.execute("insert into raw.cut_loads (load_id, dataset, cut_at) values ('L1', 'customers', '2024-01-01')");
+    await tx.execute("insert into raw.cut_loads (load_id, dataset, bucket, key, version, recorded_at, cut_at) values ('L1', 'customers', 'b', 'k', 'v', '2024-01-01', '2024-01-01')");
     await tx.execute('create table if not exists analytics.scratch (id integer)');
     throw new Error('something later fails');
   });
@@ -97,7 +97,7 @@ it('commits the open transaction when DDL runs inside it: the ROLLBACK after it 
 it('keeps a transaction of DML only atomic', async () => {
   await expect(
     wh.transaction(async (tx) => {
-      await tx.execute("insert into raw.cut_loads (load_id, dataset, cut_at) values ('L1', 'customers', '2024-01-01')");
+      await tx.execute("insert into raw.cut_loads (load_id, dataset, bucket, key, version, recorded_at, cut_at) values ('L1', 'customers', 'b', 'k', 'v', '2024-01-01', '2024-01-01')");
       throw new Error('fails');
     }),
   ).rejects.toThrow('fails');

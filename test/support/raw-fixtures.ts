@@ -66,7 +66,7 @@ export async function clearRaw(wh: Warehouse): Promise<void> {
   for (const table of ['raw.file_events', 'raw.quarantine_appended', 'raw.cut_loads']) await wh.execute(`delete from ${table}`);
 }
 
-const META = ['_bucket', '_file_key', '_file_version', '_load_id', '_line_number', '_loaded_at'];
+const META = ['_load_id', '_line_number'];
 let loads = 0;
 
 /** A load of one file as ingest records it: its ledger event (loaded), and the load id its rows carry. */
@@ -93,7 +93,7 @@ export async function insertRaw(wh: Warehouse, fixture: RawFixture): Promise<voi
       wh,
       'raw.customers_appended',
       ['customer_id', 'loyalty_score', ...META],
-      fixture.customers.map((c, i) => [c.customer_id, c.loyalty_score, 'landing', 'customers.csv', 'v1', id, i + 2, loadedAt]),
+      fixture.customers.map((c, i) => [c.customer_id, c.loyalty_score, id, i + 2]),
     );
   }
   if (fixture.products?.length) {
@@ -102,7 +102,7 @@ export async function insertRaw(wh: Warehouse, fixture: RawFixture): Promise<voi
       wh,
       'raw.products_appended',
       ['product_id', 'product_description', 'product_category', ...META],
-      fixture.products.map((p, i) => [p.product_id, p.product_description ?? null, p.product_category, 'landing', 'products.csv', 'v1', id, i + 2, loadedAt]),
+      fixture.products.map((p, i) => [p.product_id, p.product_description ?? null, p.product_category, id, i + 2]),
     );
   }
   const transactions = fixture.transactions ?? [];
@@ -118,20 +118,15 @@ export async function insertRaw(wh: Warehouse, fixture: RawFixture): Promise<voi
       const id = await recordLoad(wh, 'transactions', key, lines.length, arrivedAt, 'key');
       lines.forEach((t, i) => {
         const line = i + 1;
-        const tid = `${key}:${line}`;
-        txRows.push([tid, t.customer_id, t.date_of_purchase, t.basket.length, 'landing', key, 'v1', id, line, loadedAt]);
+        // transaction_id ('<key>:<line>') is computed by the views from the load's key and the line
+        txRows.push([t.customer_id, t.date_of_purchase, t.basket.length, id, line]);
         t.basket.forEach((item, j) => {
-          itemRows.push([tid, j + 1, t.customer_id, item.product_id, item.price, t.date_of_purchase, 'landing', key, 'v1', id, line, loadedAt]);
+          itemRows.push([j + 1, t.customer_id, item.product_id, item.price, t.date_of_purchase, id, line]);
         });
       });
     }
-    await insertRows(wh, 'raw.transactions_appended', ['transaction_id', 'customer_id', 'purchased_at', 'basket_size', ...META], txRows);
-    await insertRows(
-      wh,
-      'raw.transaction_items_appended',
-      ['transaction_id', 'item_index', 'customer_id', 'product_id', 'price', 'purchased_at', ...META],
-      itemRows,
-    );
+    await insertRows(wh, 'raw.transactions_appended', ['customer_id', 'purchased_at', 'basket_size', ...META], txRows);
+    await insertRows(wh, 'raw.transaction_items_appended', ['item_index', 'customer_id', 'product_id', 'price', 'purchased_at', ...META], itemRows);
   }
   await fixCut(wh);
 }

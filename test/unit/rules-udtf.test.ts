@@ -25,7 +25,7 @@ function body(dataset: string): string {
 function viaUdtf(dataset: string, text: string) {
   const lines = text === '' ? [] : text.split('\n');
   if (text.endsWith('\n')) lines.pop();
-  const input = lines.map((line, i) => ({ _BUCKET: 'landing', _FILE_KEY: 'k', _FILE_VERSION: 'v', _LOAD_ID: 'L', LINE: line, LINE_NUMBER: i + 1 }));
+  const input = lines.map((line, i) => ({ _LOAD_ID: 'L', LINE: line, LINE_NUMBER: i + 1 }));
   const spec = defaultRegistry.spec(dataset);
   const { rows } = runJavascriptUdtf(body(dataset), {
     args: [
@@ -35,7 +35,7 @@ function viaUdtf(dataset: string, text: string) {
     returns: judgeReturns(spec).map((c) => ({ name: c.name, type: c.type.toUpperCase() })),
     input,
     call: (r) => [r.LINE, r.LINE_NUMBER],
-    partitionBy: ['_BUCKET', '_FILE_KEY', '_FILE_VERSION', '_LOAD_ID'],
+    partitionBy: ['_LOAD_ID'],
     orderBy: (a, b) => (a.LINE_NUMBER as number) - (b.LINE_NUMBER as number),
   });
   const out = { rows: Object.fromEntries(spec.tables.map((t) => [t.name, [] as unknown[][]])), quarantined: [] as [number, string, string][], fatal: null as string | null };
@@ -73,7 +73,7 @@ describe('the rules table function as Snowflake runs it', () => {
     const fatal = rows.filter((r) => r.output.OUT_KIND === 2);
     expect(fatal).toHaveLength(1);
     expect(fatal[0]!.from).toBe('finalize');
-    expect(fatal[0]!.input).toMatchObject({ _BUCKET: 'landing', _FILE_KEY: 'k', _FILE_VERSION: 'v', _LOAD_ID: 'L', LINE: null, LINE_NUMBER: null });
+    expect(fatal[0]!.input).toMatchObject({ _LOAD_ID: 'L', LINE: null, LINE_NUMBER: null });
   });
 
   it('judges each line once: one call per line, rows streamed from processRow, nothing held to finalize()', () => {

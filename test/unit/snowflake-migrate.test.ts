@@ -9,7 +9,7 @@ import { ConfigError } from '../../shared/errors';
 import { declaredTables, listScripts, migrate, renderScript, snowflakeParameters, snowflakeScripts } from '../../shared/migrate';
 import { defaultRegistry } from '../../shared/datasets';
 import { ingestSchemaStatements } from '../../shared/ingest/schema';
-import { duckdbDialect } from '../../shared/warehouse/dialect';
+import { duckdbDialect, snowflakeDialect } from '../../shared/warehouse/dialect';
 import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
 import type { Warehouse } from '../../shared/warehouse/port';
 import { splitStatements, stripComments } from '../../shared/warehouse/split-statements';
@@ -123,7 +123,7 @@ describe('Snowflake schema scripts', () => {
 });
 
 describe('migrate', () => {
-  const noWarehouse = { engine: 'snowflake' } as unknown as Warehouse; // a dry run never touches it
+  const noWarehouse = { engine: 'snowflake', dialect: snowflakeDialect } as unknown as Warehouse; // a dry run never runs a statement
 
   it('plans the Snowflake scripts in order, skipping admin scripts unless asked', async () => {
     // Act

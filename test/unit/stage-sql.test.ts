@@ -35,11 +35,11 @@ describe('COPY', () => {
 });
 
 describe('the judging INSERT', () => {
-  const files = [{ bucket: 'landing', key: 'k.json', version: 'v', loadId: 'L', linesModified: '2024-01-01 00:00:00' }];
+  const files = [{ key: 'k.json', loadId: 'L', linesModified: '2024-01-01 00:00:00' }];
   const { sql, binds } = appendSql(names, defaultRegistry, defaultRegistry.get('transactions'), files, '2024-01-02 00:00:00');
 
-  it('partitions the table function by every file column, so finalize() rows still know their file', () => {
-    expect(sql).toMatch(/over \(partition by f\._bucket, f\._file_key, f\._file_version, f\._load_id order by f\.line_number\)/);
+  it('partitions the table function by the load, so finalize() rows still know their file', () => {
+    expect(sql).toMatch(/over \(partition by f\._load_id order by f\.line_number\)/);
   });
 
   it('has one INTO per raw table and one for the quarantine, each VALUES naming columns of the subquery', () => {
@@ -52,7 +52,7 @@ describe('the judging INSERT', () => {
     for (const m of sql.matchAll(/\)\n\s+values \(([^)]*)\)/g)) {
       for (const v of m[1]!.split(',').map((s) => s.trim())) expect(v).toMatch(/^[a-z_][a-z0-9_]*$/);
     }
-    expect(binds).toEqual(['transactions', '2024-01-02 00:00:00', 'landing', 'k.json', 'v', 'L', '2024-01-01 00:00:00']);
+    expect(binds).toEqual(['transactions', '2024-01-02 00:00:00', 'k.json', 'L', '2024-01-01 00:00:00']);
   });
 
   it('reads each landed line once even when two loads landed it', () => {

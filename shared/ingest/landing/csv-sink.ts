@@ -19,7 +19,7 @@ export interface SinkColumn {
   type: SinkType;
 }
 
-const FLUSH_BYTES = 1 << 20;
+const FLUSH_BYTES = 4 << 20;
 
 export class CsvSink {
   private parts: string[] = [];
@@ -37,20 +37,32 @@ export class CsvSink {
     this.out.on('error', (err) => (this.failure = err));
   }
 
-  /** One row, values in column order. Buffered; call `drain()` between chunks of work. */
-  push(values: readonly unknown[]): void {
+  /**
+   * One row: `values` in column order (those at the positions `skip` marks left out), then `tail`,
+   * text already in CSV form (the row's constant columns). Buffered; `drain()` between chunks of work.
+   */
+  push(values: readonly unknown[], skip: readonly boolean[] | null = null, tail = ''): void {
     let line = '';
+    let first = true;
     for (let i = 0; i < values.length; i++) {
-      if (i > 0) line += ',';
+      if (skip !== null && skip[i]) continue;
+      if (!first) line += ',';
+      first = false;
       const v = values[i];
       if (v === null || v === undefined) continue;
       if (typeof v === 'string') line += v.indexOf('"') === -1 ? '"' + v + '"' : '"' + v.replace(/"/g, '""') + '"';
       else line += String(v);
     }
+    line += tail;
     this.parts.push(line);
     this.size += line.length + 1;
     this.rows++;
     if (this.size >= FLUSH_BYTES) this.flush();
+  }
+
+  /** A CSV text field, for a row's constant tail. */
+  static text(v: string): string {
+    return '"' + v.replace(/"/g, '""') + '"';
   }
 
   private flush(): boolean {
@@ -64,7 +76,7 @@ export class CsvSink {
   /** Wait until the written text is handed to the OS (back-pressure). */
   async drain(): Promise<void> {
     if (this.failure) throw this.failure;
-    if (!this.flush()) await new Promise<void>((resolve) => this.out.once('drain', resolve));
+    if (this.out.writableNeedDrain) await new Promise<void>((resolve) => this.out.once('drain', resolve));
   }
 
   async close(): Promise<void> {

@@ -28,10 +28,8 @@ const READ_CONCURRENCY = 4;
 /** A missing object is retried this many deliveries (it may not be visible yet) before it is superseded. */
 const MISSING_RETRIES = 3;
 
+/** What a row stores after its values (./../schema.ts): its load and line. */
 const META: SinkColumn[] = [
-  { name: '_bucket', type: 'VARCHAR' },
-  { name: '_file_key', type: 'VARCHAR' },
-  { name: '_file_version', type: 'VARCHAR' },
   { name: '_load_id', type: 'VARCHAR' },
   { name: '_line_number', type: 'INTEGER' },
 ];
@@ -53,7 +51,7 @@ function sinkType(c: SpecColumn): SinkType {
 interface Batch {
   dir: string;
   maxLineBytes: number;
-  tables: { name: string; sink: CsvSink; columns: { name: string; type: string; column: SpecColumn }[] }[];
+  tables: { name: string; sink: CsvSink; columns: { name: string; type: string; column: SpecColumn }[]; skip: boolean[] | null }[];
   quarantine: CsvSink;
   counts: Map<string, AppendCounts>;
 }
@@ -80,12 +78,15 @@ export class ObjectStoreLanding implements Landing {
   private open(decl: DatasetDecl, ctx: FlowContext): Batch {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sp-ingest-${decl.name}-`));
     const tables = decl.tables.map((t) => {
-      const columns = columnsOf(duckdbDialect, ctx.registry, decl.name, t);
+      const all = columnsOf(duckdbDialect, ctx.registry, decl.name, t);
+      const columns = all.filter((c) => c.stored);
       const sinkColumns: SinkColumn[] = [...columns.map((c) => ({ name: c.name, type: sinkType(c.column) })), ...META];
-      return { name: t.name, columns, sink: new CsvSink(path.join(dir, `${t.name}.csv`), sinkColumns) };
+      // the judge emits every declared column; a record id is not stored (the views compute it)
+      const skip = all.some((c) => !c.stored) ? all.map((c) => !c.stored) : null;
+      return { name: t.name, columns, skip, sink: new CsvSink(path.join(dir, `${t.name}.csv`), sinkColumns) };
     });
     const quarantine = new CsvSink(path.join(dir, 'quarantine.csv'), [
-      ...META.slice(0, 4),
+      META[0]!,
       { name: 'line_number', type: 'INTEGER' },
       { name: 'raw_text', type: 'VARCHAR' },
       { name: 'reason', type: 'VARCHAR' },
@@ -120,18 +121,16 @@ export class ObjectStoreLanding implements Landing {
     const loadId = newLoadId();
     const counts: AppendCounts = { rows: 0, quarantined: 0, firstReason: undefined, fatal: undefined };
     const recordTable = decl.tables.findIndex((t) => t.name === firstRecordTable(decl));
-    const meta = [unit.bucket, unit.key, unit.version, loadId];
+    const tail = `,${CsvSink.text(loadId)},`;
     const judge = createJudge(spec, (kind, t, line, values) => {
       if (kind === OUT_ROW) {
         const table = batch.tables[t]!;
-        const row = values.slice();
-        for (let i = 0; i < table.columns.length; i++) if (table.columns[i]!.column.kind === 'recordId') row[i] = `${unit.key}:${line}`;
-        table.sink.push([...row, ...meta, line]);
+        table.sink.push(values, table.skip, tail + line);
         if (t === recordTable) counts.rows++;
       } else if (kind === OUT_QUARANTINE) {
         counts.quarantined++;
         counts.firstReason ??= values[1] as string;
-        batch.quarantine.push([...meta, line, values[0], values[1]]);
+        batch.quarantine.push([loadId, line, values[0], values[1]]);
       } else if (kind === OUT_FATAL) {
         counts.fatal = values[0] as string;
       }
@@ -165,19 +164,19 @@ export class ObjectStoreLanding implements Landing {
     for (const t of batch.tables) {
       if (t.sink.rows === 0) continue;
       const select = t.columns.map((c) => (c.column.type === 'decimal' ? `cast(${c.name} as ${c.type}) as ${c.name}` : c.name));
-      const cols = [...t.columns.map((c) => c.name), ...META.map((m) => m.name), '_loaded_at'];
+      const cols = [...t.columns.map((c) => c.name), ...META.map((m) => m.name)];
       await tx.execute(
         `insert into raw.${t.name}_appended (${cols.join(', ')})
-         select ${[...select, ...META.map((m) => m.name), 'cast(? as timestamp)'].join(', ')}
+         select ${[...select, ...META.map((m) => m.name)].join(', ')}
            from ${t.sink.readCsv(maxLine)}
           where ${inIds}`,
-        [loadedAt, ...ids],
+        ids,
       );
     }
     if (batch.quarantine.rows > 0) {
       await tx.execute(
-        `insert into raw.quarantine_appended (_bucket, _file_key, _file_version, _load_id, dataset, line_number, raw_text, reason, fatal, quarantined_at)
-         select _bucket, _file_key, _file_version, _load_id, ?, line_number, raw_text, reason, false, cast(? as timestamp)
+        `insert into raw.quarantine_appended (_load_id, dataset, line_number, raw_text, reason, fatal, quarantined_at)
+         select _load_id, ?, line_number, raw_text, reason, false, cast(? as timestamp)
            from ${batch.quarantine.readCsv(maxLine)}
           where ${inIds}`,
         [decl.name, loadedAt, ...ids],

@@ -16,8 +16,8 @@
  *      The function is called over (partition by the file's load, order by line number): each file's
  *      lines reach one instance in order, and the rows it writes from processRow() are joined to the
  *      input row they came from. Rows written from finalize() keep only the PARTITION BY columns (every
- *      other input column is NULL), which is why everything a row needs from its file (bucket, key,
- *      version, load id) is a PARTITION BY column.
+ *      other input column is NULL), which is why all a row needs from its file is its load id, the
+ *      PARTITION BY column (the load id leads to bucket, key and version in the ledger).
  *      https://docs.snowflake.com/en/developer-guide/udf/javascript/udf-javascript-tabular-functions
  *
  * Landing lines stay 65 days, one more than COPY's load metadata (files loaded in the last 64 days are
@@ -33,7 +33,7 @@ import { sqlRoot } from '../../paths';
 import { snowflakeDialect } from '../../warehouse/dialect';
 import { firstRecordTable } from '../ledger';
 import type { JudgeSpec } from '../rules/spec';
-import { columnsOf, ingestSchemaStatements } from '../schema';
+import { ingestSchemaStatements, storedColumns } from '../schema';
 
 /** A Snowflake string constant: quotes doubled, backslashes escaped (Snowflake reads '\' as an escape). */
 export function sqlString(value: string): string {
@@ -149,11 +149,9 @@ export function landedVersionsSql(names: SnowflakeNames, keys: readonly string[]
   };
 }
 
-/** One file to judge and append: its identity and the last-modified second its lines carry. */
+/** One file to judge and append: its key, its load, and the last-modified second its lines carry. */
 export interface FileToAppend {
-  bucket: string;
   key: string;
-  version: string;
   loadId: string;
   /** 'YYYY-MM-DD HH:MM:SS' (UTC) of the lines in the landing table. */
   linesModified: string;
@@ -199,48 +197,45 @@ export function appendSql(
 ): Bound {
   if (files.length === 0) throw new ConfigError('appendSql needs at least one file');
   const { database } = checkNames(names);
-  const meta = ['_bucket', '_file_key', '_file_version', '_load_id'];
   const intoClauses: string[] = [];
   const selectValues: string[] = [];
   decl.tables.forEach((t, ti) => {
-    const cols = columnsOf(snowflakeDialect, registry, decl.name, t);
+    // a row stores its values, its load and its line; the views join in the rest (../schema.ts)
+    const cols = storedColumns(snowflakeDialect, registry, decl.name, t);
     const sources = cols.map((c) => {
       const alias = `v${ti}_${c.name}`;
-      if (c.column.kind === 'recordId') selectValues.push(`f._file_key || ':' || r.line_number::integer as ${alias}`);
-      else selectValues.push(`r.${outputColumn(ti, c.name)}::${c.type} as ${alias}`);
+      selectValues.push(`r.${outputColumn(ti, c.name)}::${c.type} as ${alias}`);
       return alias;
     });
     intoClauses.push(
       `  when _out_table = ${ti} then into ${database}.raw.${t.name}_appended\n` +
-        `    (${[...cols.map((c) => c.name), ...meta, '_line_number', '_loaded_at'].join(', ')})\n` +
-        `    values (${[...sources, ...meta, '_line_number', '_loaded_at'].join(', ')})`,
+        `    (${[...cols.map((c) => c.name), '_load_id', '_line_number'].join(', ')})\n` +
+        `    values (${[...sources, '_load_id', '_line_number'].join(', ')})`,
     );
   });
   intoClauses.push(
     `  when _out_table = -1 then into ${database}.raw.quarantine_appended\n` +
-      `    (_bucket, _file_key, _file_version, _load_id, dataset, line_number, raw_text, reason, fatal, quarantined_at)\n` +
-      `    values (_bucket, _file_key, _file_version, _load_id, _dataset, _line_number, _raw_text, _reason, _fatal, _loaded_at)`,
+      `    (_load_id, dataset, line_number, raw_text, reason, fatal, quarantined_at)\n` +
+      `    values (_load_id, _dataset, _line_number, _raw_text, _reason, _fatal, _loaded_at)`,
   );
-  const values = files.map(() => '(?, ?, ?, ?, ?)').join(', ');
+  const values = files.map(() => '(?, ?, ?)').join(', ');
   const sql = `insert all
 ${intoClauses.join('\n')}
-select f._bucket, f._file_key, f._file_version, f._load_id,
-       ?::varchar as _dataset, ?::timestamp_ntz as _loaded_at,
+select f._load_id, ?::varchar as _dataset, ?::timestamp_ntz as _loaded_at,
        r.out_table::integer as _out_table, r.line_number::integer as _line_number,
        r.raw_text as _raw_text, r.reason as _reason, r.out_kind = 2 as _fatal,
        ${selectValues.join(',\n       ')}
-  from (select l.line, l.line_number, v._bucket, v._file_key, v._file_version, v._load_id
+  from (select l.line, l.line_number, v._load_id
           from ${database}.raw.landing_lines l
-          join (select column1 as _bucket, column2 as _file_key, column3 as _file_version, column4 as _load_id,
-                       column5::timestamp_ntz as _lines_modified
+          join (select column1 as _file_key, column2 as _load_id, column3::timestamp_ntz as _lines_modified
                   from values ${values}) v
             on l.file_key = v._file_key and date_trunc('second', l.file_last_modified) = v._lines_modified
         qualify row_number() over (partition by v._load_id, l.line_number order by l.copied_at) = 1) f,
        table(${judgeFunction(names, decl.name)}(f.line, f.line_number::double)
-             over (partition by f._bucket, f._file_key, f._file_version, f._load_id order by f.line_number)) r`;
+             over (partition by f._load_id order by f.line_number)) r`;
   return {
     sql,
-    binds: [decl.name, loadedAt, ...files.flatMap((f) => [f.bucket, f.key, f.version, f.loadId, f.linesModified])],
+    binds: [decl.name, loadedAt, ...files.flatMap((f) => [f.key, f.loadId, f.linesModified])],
   };
 }
 

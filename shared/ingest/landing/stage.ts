@@ -323,9 +323,7 @@ export class StageLanding implements Landing {
     const registry = this.registry;
     if (!registry) throw new ConfigError('append() before land()');
     const files = landed.map((f) => ({
-      bucket: f.unit.bucket,
       key: f.unit.key,
-      version: f.unit.version,
       loadId: f.loadId,
       linesModified: this.linesOf.get(f.loadId)!,
     }));

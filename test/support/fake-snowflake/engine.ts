@@ -338,10 +338,8 @@ export class SnowflakeEngine implements StatementEngine {
       return { expr: bare, alias: bare.replace(/^\w+\./, '').toLowerCase() };
     });
     const binds = ctx.binds;
-    const files: { _bucket: unknown; _file_key: unknown; _file_version: unknown; _load_id: unknown; lm: unknown }[] = [];
-    for (let i = 2; i + 5 <= binds.length; i += 5) {
-      files.push({ _bucket: binds[i], _file_key: binds[i + 1], _file_version: binds[i + 2], _load_id: binds[i + 3], lm: binds[i + 4] });
-    }
+    const files: { _file_key: unknown; _load_id: unknown; lm: unknown }[] = [];
+    for (let i = 2; i + 3 <= binds.length; i += 3) files.push({ _file_key: binds[i], _load_id: binds[i + 1], lm: binds[i + 2] });
     const f = this.functions.get(fn.toUpperCase().replace(`${this.database}.`, ''));
     if (!f) throw new Error(`Unknown function ${fn}`);
     const input: Record<string, unknown>[] = [];
@@ -352,14 +350,14 @@ export class SnowflakeEngine implements StatementEngine {
           qualify row_number() over (partition by line_number order by copied_at) = 1 order by line_number`,
         [file._file_key, file.lm],
       );
-      for (const l of lines) input.push({ LINE: l.line, LINE_NUMBER: Number(l.line_number), _BUCKET: file._bucket, _FILE_KEY: file._file_key, _FILE_VERSION: file._file_version, _LOAD_ID: file._load_id });
+      for (const l of lines) input.push({ LINE: l.line, LINE_NUMBER: Number(l.line_number), _LOAD_ID: file._load_id });
     }
     const { rows } = runJavascriptUdtf(f.body, {
       args: f.args,
       returns: f.returns,
       input,
       call: (r) => [r.LINE, r.LINE_NUMBER],
-      partitionBy: ['_BUCKET', '_FILE_KEY', '_FILE_VERSION', '_LOAD_ID'],
+      partitionBy: ['_LOAD_ID'],
       orderBy: (a, b) => (a.LINE_NUMBER as number) - (b.LINE_NUMBER as number),
     });
     let inserted = 0;
