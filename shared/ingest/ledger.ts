@@ -108,13 +108,6 @@ function isoOrNull(t: string): string | null {
   return Number.isFinite(ms) ? toWarehouseTimestamp(new Date(ms)) : null;
 }
 
-interface LedgerRow {
-  bucket: string;
-  key: string;
-  version: string;
-  status: string;
-  [k: string]: string | number | boolean | null;
-}
 
 const settle = (unit: FileUnit, status: 'duplicate' | 'superseded', note?: string): LoadOutcome => ({
   unit,
@@ -124,8 +117,6 @@ const settle = (unit: FileUnit, status: 'duplicate' | 'superseded', note?: strin
   ...(note ? { note } : {}),
 });
 
-/** Statuses after which a unit is never loaded again (failed and pending are retried). */
-const DONE = new Set(['loaded', 'replaced', 'superseded', 'held']);
 
 /**
  * Decide which of one dataset's units need loading. Every input unit ends in `toLoad` or `settled`;
@@ -153,16 +144,20 @@ export async function triage(
   }
   for (const s of settled) if (s.status === 'superseded') events.push({ unit: s.unit, status: 'superseded', replaces, firstError: s.note });
   const candidates = [...byKey.values()];
-  const seen = await ledgerRows(wh, candidates);
-  const live = decl.kind === 'append' ? await liveSequencers(wh, candidates) : new Map<string, string>();
+  // one read of the keys' events (the table, not the views: triage runs on every batch)
+  const seen = await keyEvents(wh, candidates);
   const toLoad: FileUnit[] = [];
   for (const unit of candidates) {
-    const row = seen.find((r) => r.bucket === unit.bucket && r.key === unit.key && r.version === unit.version);
-    if (row && DONE.has(row.status)) {
+    const mine = seen.filter((r) => r.bucket === unit.bucket && r.key === unit.key);
+    if (mine.some((r) => r.version === unit.version && DONE_EVENTS.has(r.status))) {
       settled.push(settle(unit, 'duplicate'));
       continue;
     }
-    const liveSeq = live.get(`${unit.bucket}/${unit.key}`);
+    // append datasets: the live version of a key is the loaded one with the newest sequencer
+    const liveSeq =
+      decl.kind === 'append'
+        ? mine.filter((r) => r.status === 'loaded' && r.sequencer).reduce<string | undefined>((a, r) => (a === undefined || compareSequencers(r.sequencer!, a) > 0 ? r.sequencer! : a), undefined)
+        : undefined;
     if (liveSeq !== undefined && compareSequencers(liveSeq, unit.sequencer) > 0) {
       const note = 'a newer version of this key is already loaded';
       settled.push(settle(unit, 'superseded', note));
@@ -174,6 +169,24 @@ export async function triage(
   return { toLoad, settled, events };
 }
 
+/** Events after which a version is never loaded again (failed and pending are retried). */
+const DONE_EVENTS = new Set(['loaded', 'held', 'superseded']);
+
+async function keyEvents(wh: Warehouse, units: readonly FileUnit[]) {
+  const rows: { bucket: string; key: string; version: string; status: string; sequencer: string | null }[] = [];
+  for (let i = 0; i < units.length; i += CHUNK) {
+    const where = keyMatch(units.slice(i, i + CHUNK));
+    rows.push(
+      ...(await wh.query<{ bucket: string; key: string; version: string; status: string; sequencer: string | null }>(
+        `select bucket, key, version, status, sequencer from raw.file_events
+          where status in ('loaded', 'held', 'superseded') and (${where.sql})`,
+        where.params,
+      )),
+    );
+  }
+  return rows;
+}
+
 function keyMatch(units: readonly FileUnit[], alias = ''): { sql: string; params: string[] } {
   const p = alias ? `${alias}.` : '';
   return {
@@ -182,27 +195,7 @@ function keyMatch(units: readonly FileUnit[], alias = ''): { sql: string; params
   };
 }
 
-async function ledgerRows(wh: Warehouse, units: readonly FileUnit[]): Promise<LedgerRow[]> {
-  const rows: LedgerRow[] = [];
-  for (let i = 0; i < units.length; i += CHUNK) {
-    const where = keyMatch(units.slice(i, i + CHUNK));
-    rows.push(...(await wh.query<LedgerRow>(`select bucket, key, version, status from raw.file_ledger where ${where.sql}`, where.params)));
-  }
-  return rows;
-}
 
-async function liveSequencers(wh: Warehouse, units: readonly FileUnit[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < units.length; i += CHUNK) {
-    const where = keyMatch(units.slice(i, i + CHUNK));
-    const rows = await wh.query<{ bucket: string; key: string; sequencer: string | null }>(
-      `select bucket, key, sequencer from raw.live_loads where ${where.sql}`,
-      where.params,
-    );
-    for (const r of rows) if (r.sequencer) out.set(`${r.bucket}/${r.key}`, r.sequencer);
-  }
-  return out;
-}
 
 /** The live snapshot of a dataset: its key, sequencer, last-modified time and rows in its first table. */
 export async function liveSnapshot(

@@ -250,7 +250,8 @@ it('shows the latest data-test results with their severities', async () => {
 
 it('shows freshness and the arrival-to-build lag the rebuild recorded', async () => {
   const [newest] = await warehouse().query<{ t: string }>(
-    `select cast(max(coalesce(event_time, loaded_at)) as varchar) as t from raw.file_ledger where status = 'loaded'`,
+    // arrival is when the object store says the file landed (its Last-Modified, whole seconds)
+    `select cast(max(coalesce(last_modified, loaded_at)) as varchar) as t from raw.file_ledger where status = 'loaded'`,
   );
   const arrivedMs = Date.parse(newest!.t.replace(' ', 'T') + 'Z');
   const expectedLag = Math.round((BUILT_AT.getTime() - arrivedMs) / 1000);
