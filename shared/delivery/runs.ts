@@ -263,7 +263,7 @@ export async function runStatus(wh: Warehouse, runId: string, now: Date = new Da
  * the latest claim of each run by row_number(), on DuckDB and Snowflake alike.
  */
 export async function recentRuns(wh: Warehouse, limit = 500, now: Date = new Date()): Promise<RunStatus[]> {
-  await ensureRunsTable(wh);
+  // read-only: the caller checks both tables exist (the run report may hold no DDL grant)
   const rows = await wh.query(
     `with runs as (
        select * from ${RUNS_TABLE} order by accepted_at desc limit ${Math.max(1, Math.floor(limit))}

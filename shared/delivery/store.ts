@@ -85,7 +85,8 @@ export class FileDestinationStore implements DestinationStore {
     readonly file: string,
     private readonly rolePrefix: string,
   ) {
-    this.where = `file ${path.relative(process.cwd(), file) || file}`;
+    const relative = path.relative(process.cwd(), file);
+    this.where = `file ${relative && !relative.startsWith('..') ? relative : file}`;
   }
 
   private readRaw(): unknown[] {

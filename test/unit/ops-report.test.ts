@@ -40,6 +40,7 @@ function data(overrides: Partial<ReportData> = {}): ReportData {
       { month: '2024-02', items: 100, amount: 20 },
     ],
     categories: [{ category: 'food', items: 140, amount: 30.5 }],
+    deliveries: null,
     ...overrides,
   };
 }
