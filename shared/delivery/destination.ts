@@ -94,8 +94,9 @@ export function destinationSchema(rolePrefix: string) {
     })
     .strict()
     .superRefine((d, ctx) => {
-      if (d.access.type === 'assume_role') {
-        const arn = ROLE_ARN.exec(d.access.role_arn)!;
+      // zod runs this even when a field failed above: read only what is well-formed
+      const arn = d.access?.type === 'assume_role' ? ROLE_ARN.exec(d.access.role_arn ?? '') : null;
+      if (arn) {
         if (arn[2] !== d.account_id) {
           ctx.addIssue({
             code: 'custom',
@@ -111,8 +112,8 @@ export function destinationSchema(rolePrefix: string) {
           });
         }
       }
-      if (d.kms_key_arn) {
-        const key = KMS_KEY_ARN.exec(d.kms_key_arn)!;
+      const key = KMS_KEY_ARN.exec(d.kms_key_arn ?? '');
+      if (key) {
         // SSE-KMS needs the key in the bucket's region https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html
         if (key[2] !== d.region) {
           ctx.addIssue({ code: 'custom', path: ['kms_key_arn'], message: `the key must be in the bucket's region ${d.region}, not ${key[2]}` });
