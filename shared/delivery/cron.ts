@@ -10,15 +10,35 @@ import { Cron } from 'croner';
 
 const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 
-/** AWS `cron(m h dom mon dow year)` -> a 5-field cron pattern (the year field must be `*`). */
+const MAX = [59, 23, 31, 12, 7];
+
+/**
+ * One field of an AWS cron in croner's syntax: `a/b` (from a, every b: EventBridge's own example is
+ * `0/15`) becomes `a-max/b`, which croner reads; weekday numbers (1-7 from Sunday) become names, only
+ * where they are weekdays (not a step, not the n of `#n`).
+ */
+function field(value: string, index: number): string {
+  return value
+    .split(',')
+    .map((item) => {
+      let [head, step] = item.split('/') as [string, string | undefined];
+      if (step !== undefined && /^\d+$/.test(head)) head = `${head}-${MAX[index]}`;
+      if (index === 4) head = head.replace(/^(\d)|(?<=-)(\d)/g, (d) => DAYS[Number(d) - 1] ?? d);
+      return step === undefined ? head : `${head}/${step}`;
+    })
+    .join(',');
+}
+
+/** AWS `cron(m h dom mon dow year)` -> a 5-field cron pattern (the year field is dropped). */
 export function awsCronToPattern(expression: string): string {
   const m = /^cron\((.+)\)$/.exec(expression.trim());
   if (!m) throw new Error(`not an AWS cron expression: ${expression}`);
   const fields = (m[1] as string).trim().split(/\s+/);
   if (fields.length !== 6) throw new Error(`AWS cron needs 6 fields (minutes hours day-of-month month day-of-week year): ${expression}`);
-  const [min, hour, dom, mon, dow] = fields as [string, string, string, string, string];
-  const weekday = dow.replace(/\d/g, (d) => DAYS[Number(d) - 1] ?? d);
-  return [min, hour, dom.replace('?', '*'), mon, weekday.replace('?', '*')].join(' ');
+  return fields
+    .slice(0, 5)
+    .map((f, i) => field(f === '?' ? '*' : f, i))
+    .join(' ');
 }
 
 /**
