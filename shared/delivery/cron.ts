@@ -21,8 +21,8 @@ function field(value: string, index: number): string {
   return value
     .split(',')
     .map((item) => {
-      let [head, step] = item.split('/') as [string, string | undefined];
-      if (step !== undefined && /^\d+$/.test(head)) head = `${head}-${MAX[index]}`;
+      const [first, step] = item.split('/') as [string, string | undefined];
+      let head = step !== undefined && /^\d+$/.test(first) ? `${first}-${MAX[index]}` : first;
       if (index === 4) head = head.replace(/^(\d)|(?<=-)(\d)/g, (d) => DAYS[Number(d) - 1] ?? d);
       return step === undefined ? head : `${head}/${step}`;
     })

@@ -275,5 +275,9 @@ export function destinationStore(cfg: Config = config()): DestinationStore {
   if (override) return override;
   const where = cfg.delivery.store;
   if (where.kind === 'file') return new FileDestinationStore(where.path, cfg.delivery.rolePrefix);
-  return new SsmDestinationStore(where.path, new SSMClient({ region: cfg.region, maxAttempts: 4 }), cfg.delivery.rolePrefix);
+  ssmClient ??= new SSMClient({ region: cfg.region, maxAttempts: 4 });
+  return new SsmDestinationStore(where.path, ssmClient, cfg.delivery.rolePrefix);
 }
+
+/** One client per process (a warm Lambda reuses its connections). */
+let ssmClient: SSMClient | undefined;
