@@ -26,8 +26,13 @@ import { resolveTransfer } from './resolve';
 import { markDispatched, readRun, recordRun, recordRunError, deriveStatus, type RunOrigin, type RunStatus } from './runs';
 import type { DestinationStore } from './store';
 
-/** A run accepted but never claimed after this long was lost on its way (an event dropped): start it again. */
-export const LOST_START_MS = 5 * 60_000;
+/**
+ * A run accepted but never claimed after this long was lost on its way: start it again. Lambda keeps
+ * an asynchronous event it cannot run yet (throttling) for up to the function's maximumEventAge, an
+ * hour (serverless.yml), so before that the event may still come.
+ * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+ */
+export const LOST_START_MS = 65 * 60_000;
 
 export interface SubmitOptions {
   origin: RunOrigin;
