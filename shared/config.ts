@@ -22,6 +22,9 @@ export const DEFAULT_ROUTES: ReadonlyArray<{ dataset: string; pattern: string }>
   pattern: d.keyPattern,
 }));
 
+/** The account the local stack plays (as LocalStack does): it owns the local buckets. */
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -117,6 +120,29 @@ const envSchema = z.object({
   EXPORT_SALT: z.string().min(16).optional(),
   TRANSFER_ALLOWED_BUCKETS: z.string().optional(),
   LOCAL_DIR: z.string().min(1).default('.local'),
+  /**
+   * Stakeholder delivery (shared/delivery/, docs/TRANSFER.md). The account this stage runs in: the owner
+   * every bucket of our own (TRANSFER_ALLOWED_BUCKETS) must have; serverless.yml sets it from
+   * AWS::AccountId. Unset on a workstation: STS GetCallerIdentity answers it. Local: 000000000000.
+   */
+  ACCOUNT_ID: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional(),
+  /** Only the local stage talks to a loopback STS (the local stack's, for assuming destination roles). */
+  STS_ENDPOINT: z.url().optional(),
+  LOCAL_STS_PORT: positiveInt.max(65535).default(4568),
+  /** Destinations from a JSON file (the local default: <LOCAL_DIR>/destinations.json) ... */
+  DESTINATIONS_FILE: z.string().min(1).optional(),
+  /** ... or from SSM Parameter Store, one String parameter per destination under this path (AWS stages). */
+  DESTINATIONS_PARAMETER_PATH: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9_.-]+)+$/, 'must be an SSM parameter path such as /shopping-patterns/dev/destinations')
+    .optional(),
+  /** Destination roles must be named with this prefix: the transfer role may assume only those (serverless.yml). */
+  DELIVERY_ROLE_NAME_PREFIX: z
+    .string()
+    .regex(/^[\w+=,.@-]{1,40}$/, 'must be the start of an IAM role name')
+    .default('shopping-patterns-delivery-'),
+  /** The function that runs transfers (the API's and the dispatcher's backend). */
+  TRANSFER_FUNCTION_NAME: z.string().min(1).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -161,6 +187,15 @@ export interface Config {
   freshness: { maxAgeHours: number; severity: 'warn' | 'error' };
   export: { pseudonymise: boolean; saltSecretArn: string | undefined; salt: string | undefined };
   transfer: { allowedBuckets: string[] | undefined };
+  delivery: {
+    /** This stage's AWS account; undefined on an AWS stage without ACCOUNT_ID (ask STS). */
+    accountId: string | undefined;
+    stsEndpoint: string | undefined;
+    /** Where destinations are kept: a file (local, or DESTINATIONS_FILE) or an SSM parameter path. */
+    store: { kind: 'file'; path: string } | { kind: 'ssm'; path: string };
+    rolePrefix: string;
+    transferFunction: string;
+  };
   localDir: string;
 }
 
@@ -237,6 +272,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       allowedBuckets: e.TRANSFER_ALLOWED_BUCKETS?.split(',')
         .map((b) => b.trim())
         .filter(Boolean),
+    },
+    delivery: {
+      accountId: e.ACCOUNT_ID ?? (local ? LOCAL_ACCOUNT_ID : undefined),
+      stsEndpoint: e.STS_ENDPOINT ?? (local ? `http://127.0.0.1:${e.LOCAL_STS_PORT}` : undefined),
+      store:
+        e.DESTINATIONS_FILE || local
+          ? { kind: 'file', path: path.resolve(projectRoot(), e.DESTINATIONS_FILE ?? path.join(localDir, 'destinations.json')) }
+          : { kind: 'ssm', path: e.DESTINATIONS_PARAMETER_PATH ?? `/shopping-patterns/${e.STAGE}/destinations` },
+      rolePrefix: e.DELIVERY_ROLE_NAME_PREFIX,
+      transferFunction: e.TRANSFER_FUNCTION_NAME ?? `shopping-patterns-${e.STAGE}-transfer`,
     },
     localDir,
   };

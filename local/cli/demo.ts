@@ -6,6 +6,8 @@
  *   -> every file ingested by the event-driven path (S3 notification -> SQS -> ingest handler)
  *   -> rebuild models, run data tests, publish the weekly export
  *   -> transfer two sample tables to the exports bucket, aggregated by month
+ *   -> deliver one to a named destination in another (simulated) account through the HTTP API:
+ *      verify the destination, POST /transfers (202), poll GET /transfers/{run_id} until it is done
  *   -> a short summary; exit 0 only when every stage succeeded.
  */
 import '../env';
@@ -20,6 +22,17 @@ import { createS3Client } from '../../shared/storage/object-store';
 import { warehouse } from '../../shared/warehouse';
 import { table } from '../format';
 import { errorMessage } from '../../shared/errors';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import crypto from 'node:crypto';
+import { verifyDestination } from '../../shared/delivery/verify';
+
+/** The stakeholder the demo delivers to: another account, its bucket, its role for us (simulated locally). */
+const STAKEHOLDER = {
+  account: '111122223333',
+  bucket: 'acme-shopping-drop',
+  role: 'shopping-patterns-delivery-acme',
+  key: 'arn:aws:kms:eu-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+};
 
 const out = (line = '') => process.stdout.write(line + '\n');
 
@@ -72,7 +85,37 @@ async function main(): Promise<number> {
   try {
     const ok =
       (await run('start the local stack (S3 API, SQS API, DuckDB) on free loopback ports', async () => {
-        stack = await startStack({ dir: path.join(dir, 'stack'), s3Port: 0, sqsPort: 0, batchWindowMs: 200, log });
+        // the stakeholder's side (their bucket, their role for us) and our destination record for it
+        const externalId = crypto.randomUUID();
+        fs.mkdirSync(path.join(dir, 'stack'), { recursive: true });
+        fs.writeFileSync(
+          path.join(dir, 'stack', 'destinations.json'),
+          JSON.stringify({
+            destinations: [
+              {
+                name: 'acme',
+                description: 'demo stakeholder in another account',
+                bucket: STAKEHOLDER.bucket,
+                region: 'eu-west-2',
+                account_id: STAKEHOLDER.account,
+                access: { type: 'assume_role', role_arn: `arn:aws:iam::${STAKEHOLDER.account}:role/${STAKEHOLDER.role}`, external_id: externalId },
+                kms_key_arn: STAKEHOLDER.key,
+                prefix: 'shopping',
+                format: 'csv.gz',
+              },
+            ],
+          }),
+        );
+        stack = await startStack({
+          dir: path.join(dir, 'stack'),
+          s3Port: 0,
+          sqsPort: 0,
+          batchWindowMs: 200,
+          log,
+          stakeholders: [
+            { account_id: STAKEHOLDER.account, buckets: [STAKEHOLDER.bucket], roles: [{ name: STAKEHOLDER.role, external_id: externalId }] },
+          ],
+        });
         out(`   S3 ${stack.s3.endpoint}   SQS ${stack.queues.endpoint}   DuckDB ${path.relative(process.cwd(), path.join(dir, 'stack', 'warehouse.duckdb'))}`);
         return 'up';
       })) &&
@@ -139,6 +182,44 @@ async function main(): Promise<number> {
           lines.push(line);
         }
         return lines.join('; ');
+      });
+      await run('deliver ORDERS_100K to destination acme (account 111122223333) through the HTTP API', async () => {
+        const s = stack as Stack;
+        const report = await verifyDestination('acme');
+        for (const c of report.checks) out(`   ${c.ok ? 'PASS' : 'FAIL'}  ${c.check.padEnd(32)} ${c.detail}`);
+        if (!report.ok) throw new Error('destination acme did not verify');
+        const call = async (method: string, route: string, body?: unknown, headers: Record<string, string> = {}) => {
+          const res = await fetch(`${s.api.url}${route}`, {
+            method,
+            headers: { authorization: `Bearer ${s.api.token}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          });
+          return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+        };
+        const request = { source_table: 'ORDERS_100K', destination: 'acme', columns: ['O_ORDERSTATUS', 'O_TOTALPRICE', 'O_ORDERDATE'] };
+        const key = { 'idempotency-key': `demo-${Date.now()}` };
+        const posted = await call('POST', '/transfers', request, key);
+        out(`   POST /transfers -> ${posted.status} ${JSON.stringify({ run_id: posted.body.run_id, status: posted.body.status })}`);
+        if (posted.status !== 202) throw new Error(`POST /transfers answered ${posted.status}: ${JSON.stringify(posted.body)}`);
+        const runId = String(posted.body.run_id);
+        let polled = posted;
+        for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
+          polled = await call('GET', `/transfers/${runId}`);
+          if (polled.body.status === 'succeeded' || polled.body.status === 'failed') break;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        out(`   GET /transfers/${runId} -> ${polled.status} ${polled.body.status}`);
+        out(JSON.stringify(polled.body.result ?? polled.body, null, 2).replace(/^/gm, '   '));
+        if (polled.body.status !== 'succeeded') throw new Error(`the delivery ${polled.body.status}: ${String(polled.body.error ?? '')}`);
+        const again = await call('POST', '/transfers', request, key);
+        if (again.body.run_id !== runId) throw new Error('a repeated POST with the same Idempotency-Key started another run');
+        out(`   POST again with the same Idempotency-Key -> ${again.status}, the same run ${runId}`);
+        const result = polled.body.result as { file_name: string; row_count: number };
+        const manifest = await createS3Client(s.config).send(
+          new GetObjectCommand({ Bucket: STAKEHOLDER.bucket, Key: result.file_name, ExpectedBucketOwner: STAKEHOLDER.account }),
+        );
+        out(`   s3://${STAKEHOLDER.bucket}/${result.file_name}: ${manifest.ServerSideEncryption} with the stakeholder's key, owned by ${STAKEHOLDER.account}`);
+        return `${result.row_count} monthly rows -> s3://${STAKEHOLDER.bucket}/${result.file_name} (run ${runId})`;
       });
     }
   } finally {

@@ -1,6 +1,7 @@
 /**
  * `npm start`: the embedded local stack in the foreground until Ctrl-C.
- * S3 API on 127.0.0.1:4566 (LOCAL_S3_PORT), SQS API on 127.0.0.1:9324 (LOCAL_SQS_PORT), data under .local/.
+ * S3 API on 127.0.0.1:4566 (LOCAL_S3_PORT), SQS API on 127.0.0.1:9324 (LOCAL_SQS_PORT), the transfers
+ * HTTP API on 127.0.0.1:4567 (LOCAL_API_PORT), STS on 127.0.0.1:4568 (LOCAL_STS_PORT), data under .local/.
  */
 import '../env';
 import path from 'node:path';
@@ -16,6 +17,8 @@ async function main(): Promise<void> {
     s3Port: Number(process.env.LOCAL_S3_PORT ?? 4566),
     sqsPort: Number(process.env.LOCAL_SQS_PORT ?? 9324),
     warehousePort: Number(process.env.LOCAL_WAREHOUSE_PORT ?? 0),
+    apiPort: Number(process.env.LOCAL_API_PORT ?? 4567),
+    stsPort: Number(process.env.LOCAL_STS_PORT ?? 4568),
     schedules: true,
     log,
   });
@@ -23,6 +26,8 @@ async function main(): Promise<void> {
     s3: stack.s3.endpoint,
     buckets: 'landing,exports',
     sqs: stack.queues.endpoint,
+    api: `${stack.api.url} (token in ${path.join(dir, 'stack.json')})`,
+    sts: stack.sts.endpoint,
     warehouse:
       stack.config.warehouse.engine === 'duckdb'
         ? stack.config.warehouse.path

@@ -12,7 +12,7 @@ import { transferData, type TransferRequest } from '../../shared/transfer';
 import { warehouse } from '../../shared/warehouse';
 import { fail, formatBytes, progressBar } from './progress';
 
-const USAGE = `Usage: npm run transfer -- --table T --bucket B [options]
+const USAGE = `Usage: npm run transfer -- --table T (--bucket B | --destination NAME) [options]
 
 Aggregates table T to months in the warehouse (blank rows removed, numbers summed, dates truncated to
 the month, everything else grouped) and writes <prefix>/<T>/<run id>/month=YYYY-MM/part-NNNNN.<ext>
@@ -20,7 +20,8 @@ and a _manifest.json to bucket B. Prints the result JSON.
 
 Options:
   --table T            table, schema.table or database.schema.table                     required
-  --bucket B           destination bucket                                                required
+  --bucket B           destination bucket (one of this account's, or a destination's)
+  --destination NAME   a named destination (npm run destination -- list)          one of the two
   --columns C1,C2      keep only these columns (the month key stays)            default: every column
   --date-column C      the month key                            default: first date/timestamp column
   --sum C1,C2          sum exactly these numeric columns                 default: every numeric column
@@ -56,6 +57,7 @@ export function parseTransferArgs(argv: string[]): TransferRequest | 'help' {
       options: {
         table: { type: 'string' },
         bucket: { type: 'string' },
+        destination: { type: 'string' },
         columns: { type: 'string' },
         'date-column': { type: 'string' },
         sum: { type: 'string' },
@@ -75,10 +77,11 @@ export function parseTransferArgs(argv: string[]): TransferRequest | 'help' {
   const v = parsed.values;
   if (v.help) return 'help';
   if (!v.table) throw new InvalidInputError('--table is required');
-  if (!v.bucket) throw new InvalidInputError('--bucket is required');
+  if (!v.bucket && !v.destination) throw new InvalidInputError('--bucket or --destination is required');
   const request: Record<string, unknown> = {
     source_table: v.table,
     destination_s3_bucket: v.bucket,
+    destination: v.destination,
     columns: list(v.columns),
     date_column: v['date-column'],
     sum_columns: list(v.sum),
@@ -106,6 +109,7 @@ async function main(argv: string[]): Promise<void> {
   bar.start(0, { table: request.source_table, partition: '', bytes: formatBytes(0) });
   try {
     const result = await transferData(request, {
+      origin: 'cli',
       onProgress: (p) => bar.update(p.rows, { partition: p.partition, bytes: formatBytes(p.bytes) }),
     });
     bar.stop();

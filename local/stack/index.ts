@@ -3,15 +3,21 @@
  *
  *   landing bucket (s3rver) --object created--> S3-shaped notification --> ingest queue (SQS API)
  *        --> poller (event source mapping) --> functions/ingest.handler --> DuckDB
- *   cron from serverless.yml --> functions/rebuild.handler
+ *   cron from serverless.yml --> functions/rebuild.handler, functions/transfer.handler (the delivery dispatcher)
  *   loopback warehouse endpoint --> npm run query, sls invoke local, CLIs (DuckDB has one writer)
+ *   loopback HTTP API (token) --> functions/api.handler --> functions/transfer.handler (in process,
+ *        asynchronous runs in the background, as Lambda's Event invocations)
+ *   loopback STS + stakeholder buckets --> the stakeholders' side of a delivery (./stakeholders.ts)
  *
  * `startStack` is used by `npm start` (fixed ports, .local/), by the demo and by integration tests
  * (free ports, a scratch directory).
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { setTransferFunction } from '../../shared/delivery/invoke';
+import { errorMessage } from '../../shared/errors';
 import { resetConfig, config, type Config } from '../../shared/config';
 import type { DatasetRegistry } from '../../shared/datasets';
 import { createLogger, type Logger } from '../../shared/logger';
@@ -26,6 +32,9 @@ import { queueDepth, startLocalQueues, type LocalQueues } from './queue';
 import { startLocalS3, type LocalS3 } from './s3';
 import { readSchedules, schedule, type RunningSchedule } from './schedule';
 import { startWarehouseServer } from './warehouse-server';
+import { startApiServer } from './api-server';
+import { normalise, readStakeholders, type LocalStakeholder } from './stakeholders';
+import { startLocalSts, type LocalSts } from './sts-server';
 
 export interface StackOptions {
   /** Directory for the bucket data, the DuckDB file and stack.json. */
@@ -33,6 +42,12 @@ export interface StackOptions {
   s3Port: number;
   sqsPort: number;
   warehousePort?: number;
+  /** The HTTP API (default: a free port). */
+  apiPort?: number;
+  /** The local STS (default: a free port). */
+  stsPort?: number;
+  /** Stakeholder accounts to simulate, beside those in <dir>/stakeholders.json. */
+  stakeholders?: LocalStakeholder[];
   batchSize?: number;
   batchWindowMs?: number;
   visibilityTimeoutSeconds?: number;
@@ -57,6 +72,15 @@ export interface Stack {
   consumer: QueueConsumer;
   schedules: RunningSchedule[];
   warehouseUrl: string;
+  /** The HTTP API (POST /transfers, GET /transfers/{run_id}) and its token. */
+  api: { url: string; token: string };
+  sts: LocalSts;
+  /** Simulate one more stakeholder account: its buckets and its roles. */
+  addStakeholder(s: LocalStakeholder): void;
+  /** Fire a function's schedule now (as EventBridge would); resolves when that run has ended. */
+  runSchedule(functionName: string): Promise<void>;
+  /** Resolves when every transfer started asynchronously has ended. */
+  waitForTransfers(): Promise<void>;
   /**
    * Re-queue what the landing bucket holds but the ledger never loaded. The local queue lives in
    * memory, so messages in flight when the stack stopped are gone; the objects and the ledger are
@@ -73,10 +97,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const dir = path.resolve(opts.dir);
   fs.mkdirSync(dir, { recursive: true });
 
+  const stakeholders = [...readStakeholders(dir), ...(opts.stakeholders ?? []).map(normalise)];
   const s3 = await startLocalS3({
     port: opts.s3Port,
     dir: path.join(dir, 's3'),
-    buckets: ['landing', 'exports'],
+    buckets: ['landing', 'exports', ...stakeholders.flatMap((h) => h.buckets.map((name) => ({ name, owner: h.account_id })))],
+  });
+  const roleArns = (h: ReturnType<typeof normalise>) =>
+    h.roles.map((r) => ({ arn: `arn:aws:iam::${h.account_id}:role/${r.name}`, externalId: r.external_id }));
+  const sts = await startLocalSts({ port: opts.stsPort ?? 0, roles: stakeholders.flatMap(roleArns) }).catch(async (err) => {
+    await s3.close();
+    throw err;
   });
   const queues = await startLocalQueues({
     port: opts.sqsPort,
@@ -86,6 +117,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     maxReceiveCount: opts.maxReceiveCount ?? 5,
   }).catch(async (err) => {
     await s3.close();
+    await sts.close();
     throw err;
   });
 
@@ -96,6 +128,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     LOCAL_DIR: dir,
     DUCKDB_PATH: path.join(dir, 'warehouse.duckdb'),
     S3_ENDPOINT: s3.endpoint,
+    STS_ENDPOINT: sts.endpoint,
     INGEST_QUEUE_URL: queues.queueUrl,
     INGEST_DLQ_URL: queues.dlqUrl,
     LANDING_BUCKET: 'landing',
@@ -151,23 +184,48 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   });
   if (opts.consume !== false) consumer.start();
 
+  // the transfer function in this process: calls answer, starts run in the background (Lambda's Event invocations)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const transferFn = require('../../functions/transfer') as typeof import('../../functions/transfer');
+  const running = new Set<Promise<unknown>>();
+  const lambdaContext = () => ({
+    awsRequestId: randomUUID(),
+    functionName: 'shopping-patterns-local-transfer',
+    getRemainingTimeInMillis: () => 15 * 60_000,
+  });
+  setTransferFunction({
+    call: (event) => transferFn.handler(event, lambdaContext() as never),
+    start: async (event) => {
+      const run: Promise<unknown> = transferFn
+        .handler(event, lambdaContext() as never)
+        .catch((err: unknown) => log.warn('transfer run failed', { runId: event.run_id, error: errorMessage(err) }))
+        .finally(() => running.delete(run));
+      running.add(run);
+    },
+  });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const apiFn = require('../../functions/api') as typeof import('../../functions/api');
+  const apiToken = newWarehouseToken();
+  const api = await startApiServer({ port: opts.apiPort ?? 0, token: apiToken, handler: (event) => apiFn.handler(event, lambdaContext() as never), match: apiFn.matchRoute });
+
   const schedules: RunningSchedule[] = [];
+  const byFunction = new Map<string, RunningSchedule>();
   if (opts.schedules) {
     for (const s of readSchedules('local')) {
       const fnPath = path.join(__dirname, '..', '..', s.handler.replace(/\.[^.]+$/, ''));
       const exportName = s.handler.split('.').pop() as string;
-      schedules.push(
-        schedule(s.expression, async () => {
-          log.info('schedule fired', { function: s.functionName, expression: s.expression });
-          try {
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const mod = require(fnPath) as Record<string, (e: unknown, c: unknown) => Promise<unknown>>;
-            await mod[exportName]!(scheduledEvent(cfg.region, s.functionName), {});
-          } catch (err) {
-            log.error('scheduled run failed', { function: s.functionName, error: (err as Error).message });
-          }
-        }),
-      );
+      const job = schedule(s.expression, async () => {
+        log.info('schedule fired', { function: s.functionName, expression: s.expression });
+        try {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          const mod = require(fnPath) as Record<string, (e: unknown, c: unknown) => Promise<unknown>>;
+          await mod[exportName]!(s.input ?? scheduledEvent(cfg.region, s.functionName), lambdaContext());
+        } catch (err) {
+          log.error('scheduled run failed', { function: s.functionName, error: (err as Error).message });
+        }
+      });
+      schedules.push(job);
+      byFunction.set(s.functionName, job);
     }
   }
 
@@ -181,6 +239,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     queueUrl: queues.queueUrl,
     dlqUrl: queues.dlqUrl,
     startedAt: new Date().toISOString(),
+    apiUrl: api.url,
+    apiToken,
+    stsEndpoint: sts.endpoint,
   };
   const stackFile = writeStackInfo(dir, info);
 
@@ -192,6 +253,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     consumer,
     schedules,
     warehouseUrl: server.url,
+    api: { url: api.url, token: apiToken },
+    sts,
+    addStakeholder: (h) => {
+      const n = normalise(h);
+      for (const b of n.buckets) s3.createBucket(b, n.account_id);
+      for (const r of roleArns(n)) sts.addRole(r);
+    },
+    runSchedule: async (functionName) => {
+      const found = byFunction.get(functionName);
+      if (!found) throw new Error(`no schedule for ${functionName} (start the stack with schedules: true)`);
+      await found.trigger();
+    },
+    waitForTransfers: async () => {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
     catchUp: async () => {
       const result = await reconcile({
         s3: s3Client(),
@@ -222,7 +298,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       stopped = true;
       for (const s of schedules) s.stop();
       await consumer.stop();
+      await api.close();
+      while (running.size > 0) await Promise.allSettled([...running]);
+      setTransferFunction(undefined);
       await server.close();
+      await sts.close();
       await queues.close();
       await s3.close();
       await wh.close();

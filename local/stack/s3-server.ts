@@ -191,6 +191,7 @@ async function handle(store: ObjectStore, opts: S3ServerOptions, req: http.Incom
       Buckets: { Bucket: store.listBuckets().map((b) => ({ Name: b.name, CreationDate: b.created })) },
     });
   }
+  checkExpectedOwner(store, r);
   if (r.key === '') return bucketOperation(store, opts, r);
   if (!store.hasBucket(r.bucket)) throw noSuchBucket();
   if (Buffer.byteLength(r.key, 'utf8') > MAX_KEY_BYTES) throw new S3Error(400, 'KeyTooLongError', 'Your key is too long');
@@ -224,7 +225,9 @@ async function handle(store: ObjectStore, opts: S3ServerOptions, req: http.Incom
     case 'POST':
       if (q.has('uploads')) {
         onlyParams(r, ['uploads'], 'CreateMultipartUpload');
-        const uploadId = store.createUpload(r.bucket, r.key, storedHeaders(r));
+        const headers = storedHeaders(r);
+        const uploadId = store.createUpload(r.bucket, r.key, headers);
+        echoEncryption(res, headers);
         return sendXml(res, 200, 'InitiateMultipartUploadResult', { Bucket: r.bucket, Key: r.key, UploadId: uploadId });
       }
       if (q.has('uploadId')) {
@@ -285,6 +288,53 @@ async function bucketOperation(store: ObjectStore, opts: S3ServerOptions, r: Req
   }
 }
 
+/**
+ * `x-amz-expected-bucket-owner`: a request naming an owner other than the bucket's is refused with
+ * 403 Access Denied, before anything is read or written, so a bucket that changed hands is never
+ * written. https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html
+ */
+function checkExpectedOwner(store: ObjectStore, r: Request): void {
+  const expected = r.header('x-amz-expected-bucket-owner');
+  if (expected === undefined || r.method === 'PUT' && r.key === '') return;
+  if (!store.hasBucket(r.bucket)) return; // NoSuchBucket, as S3 answers first
+  if (store.bucketOwner(r.bucket) !== expected) throw new S3Error(403, 'AccessDenied', 'Access Denied');
+}
+
+/**
+ * Every local bucket has Object Ownership "bucket owner enforced" (as new S3 buckets do): ACLs are
+ * disabled, and a write may carry no ACL or only the bucket-owner-full-control canned ACL; any other
+ * ACL is refused with 400 AccessControlListNotSupported.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html
+ */
+function checkAcl(r: Request): void {
+  const acl = r.header('x-amz-acl');
+  const grants = Object.keys(r.req.headers).filter((h) => h.startsWith('x-amz-grant-'));
+  if ((acl === undefined || acl === 'bucket-owner-full-control') && grants.length === 0) return;
+  throw new S3Error(400, 'AccessControlListNotSupported', 'The bucket does not allow ACLs');
+}
+
+const SSE_HEADER = 'x-amz-server-side-encryption';
+const SSE_KMS_KEY_HEADER = 'x-amz-server-side-encryption-aws-kms-key-id';
+
+/**
+ * Server-side encryption asked for on a write: kept with the object and echoed as S3 does (the
+ * local server stores the bytes as they are). A KMS key id without aws:kms is refused, as S3 does.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-kms-encryption.html
+ */
+function encryptionHeaders(r: Request): Record<string, string> {
+  const sse = r.header(SSE_HEADER);
+  const key = r.header(SSE_KMS_KEY_HEADER);
+  if (sse !== undefined && !['AES256', 'aws:kms', 'aws:kms:dsse'].includes(sse))
+    throw new S3Error(400, 'InvalidArgument', 'The encryption method specified is not supported');
+  if (key !== undefined && !sse?.startsWith('aws:kms'))
+    throw new S3Error(400, 'InvalidArgument', 'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms');
+  return { ...(sse ? { [SSE_HEADER]: sse } : {}), ...(key ? { [SSE_KMS_KEY_HEADER]: key } : {}) };
+}
+
+function echoEncryption(res: http.ServerResponse, headers: Record<string, string>): void {
+  for (const h of [SSE_HEADER, SSE_KMS_KEY_HEADER]) if (headers[h] !== undefined) res.setHeader(h, headers[h]!);
+}
+
 // --- objects ---
 
 function checkVersionId(r: Request): void {
@@ -295,7 +345,11 @@ function checkVersionId(r: Request): void {
 
 /** The headers S3 stores with an object and returns on GET/HEAD. */
 function storedHeaders(r: Request): Record<string, string> {
-  const out: Record<string, string> = { 'content-type': r.header('content-type') || 'binary/octet-stream' };
+  checkAcl(r);
+  const out: Record<string, string> = {
+    'content-type': r.header('content-type') || 'binary/octet-stream',
+    ...encryptionHeaders(r),
+  };
   for (const name of ['cache-control', 'content-disposition', 'content-language', 'expires']) {
     const v = r.header(name);
     if (v !== undefined) out[name] = v;
@@ -356,6 +410,7 @@ async function putObject(store: ObjectStore, r: Request) {
   };
   await commitOrDiscard(store, r.bucket, meta, 'ObjectCreated:Put', precondition, file);
   r.res.setHeader('etag', `"${meta.etag}"`);
+  echoEncryption(r.res, headers);
   for (const [h, v] of Object.entries(got.checksums)) r.res.setHeader(h, v);
   r.res.end();
 }
@@ -732,6 +787,7 @@ async function uploadPart(store: ObjectStore, r: Request) {
   }
   r.res.setHeader('etag', `"${part.etag}"`);
   for (const [h, v] of Object.entries(got.checksums)) r.res.setHeader(h, v);
+  echoEncryption(r.res, upload.headers);
   r.res.end();
 }
 
@@ -792,6 +848,7 @@ async function completeUpload(store: ObjectStore, r: Request) {
     };
     await commitOrDiscard(store, r.bucket, meta, 'ObjectCreated:CompleteMultipartUpload', precondition, file);
     store.removeUpload(r.bucket, uploadId);
+    echoEncryption(r.res, upload.headers);
     return sendXml(r.res, 200, 'CompleteMultipartUploadResult', {
       Location: `/${r.bucket}/${encodeURIComponent(r.key).replace(/%2F/g, '/')}`,
       Bucket: r.bucket,

@@ -15,6 +15,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { LOCAL_ACCOUNT_ID } from '../../shared/config';
 import { nextSequencer } from './notifications';
 
 export interface ObjectMeta {
@@ -67,7 +68,10 @@ export function validBucketName(name: string): boolean {
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 
 export class ObjectStore {
-  private readonly buckets = new Map<string, { created: string; objects: Map<string, ObjectMeta>; sorted?: string[] }>();
+  private readonly buckets = new Map<
+    string,
+    { created: string; owner: string; objects: Map<string, ObjectMeta>; sorted?: string[] }
+  >();
   private readonly listeners: ((e: StoreEvent) => void)[] = [];
 
   constructor(readonly dir: string) {
@@ -93,7 +97,10 @@ export class ObjectStore {
   }
 
   private load(bucket: string): void {
-    const created = (JSON.parse(fs.readFileSync(path.join(this.dir, bucket, 'bucket.json'), 'utf8')) as { created: string }).created;
+    const saved = JSON.parse(fs.readFileSync(path.join(this.dir, bucket, 'bucket.json'), 'utf8')) as { created: string; owner?: string };
+    const created = saved.created;
+    // a bucket written before owners were recorded belongs to the local account
+    const owner = saved.owner ?? LOCAL_ACCOUNT_ID;
     const objects = new Map<string, ObjectMeta>();
     const objectsDir = path.join(this.dir, bucket, 'objects');
     const dataDir = path.join(this.dir, bucket, 'data');
@@ -115,7 +122,7 @@ export class ObjectStore {
     }
     const referenced = new Set([...objects.values()].map((m) => m.data));
     for (const f of fs.readdirSync(dataDir)) if (!referenced.has(f)) fs.rmSync(path.join(dataDir, f), { force: true });
-    this.buckets.set(bucket, { created, objects });
+    this.buckets.set(bucket, { created, owner, objects });
   }
 
   // --- buckets ---
@@ -128,16 +135,28 @@ export class ObjectStore {
     return [...this.buckets.entries()].map(([name, b]) => ({ name, created: b.created })).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
-  /** false when it already exists */
-  createBucket(bucket: string): boolean {
+  /**
+   * false when it already exists. `owner` is the AWS account that owns it (the local account unless
+   * a stakeholder's bucket is simulated); an existing bucket of another owner is refused.
+   */
+  createBucket(bucket: string, owner: string = LOCAL_ACCOUNT_ID): boolean {
     if (!validBucketName(bucket)) throw new Error(`invalid bucket name ${bucket}`);
-    if (this.buckets.has(bucket)) return false;
+    const existing = this.buckets.get(bucket);
+    if (existing) {
+      if (existing.owner !== owner) throw new Error(`bucket ${bucket} exists and belongs to account ${existing.owner}, not ${owner}`);
+      return false;
+    }
     const root = path.join(this.dir, bucket);
     for (const sub of ['objects', 'data', 'uploads']) fs.mkdirSync(path.join(root, sub), { recursive: true });
     const created = new Date().toISOString();
-    fs.writeFileSync(path.join(root, 'bucket.json'), JSON.stringify({ created }));
-    this.buckets.set(bucket, { created, objects: new Map() });
+    fs.writeFileSync(path.join(root, 'bucket.json'), JSON.stringify({ created, owner }));
+    this.buckets.set(bucket, { created, owner, objects: new Map() });
     return true;
+  }
+
+  /** The account that owns the bucket (ExpectedBucketOwner is checked against it). */
+  bucketOwner(bucket: string): string {
+    return this.bucket(bucket).owner;
   }
 
   /** 'not-empty' when it holds objects or open uploads */

@@ -19,18 +19,26 @@ export interface LocalS3 {
   close(): Promise<void>;
   /** Every object created or deleted, after it is visible to readers. */
   onEvent(listener: (event: StoreEvent) => void): void;
+  /** Create a bucket owned by `owner` (a simulated stakeholder's account); false when it exists. */
+  createBucket(name: string, owner?: string): boolean;
 }
+
+/** A bucket to create at start: a name (owned by the local account) or a name and its owner account. */
+export type BucketSpec = string | { name: string; owner: string };
 
 export async function startLocalS3(opts: {
   port: number;
   dir: string;
-  buckets: string[];
+  buckets: BucketSpec[];
   region?: string;
   /** Told about a request the server could not handle (it answered 500 and goes on). */
   onInternalError?: (err: Error, req: { method?: string; url?: string }) => void;
 }): Promise<LocalS3> {
   const store = new ObjectStore(opts.dir);
-  for (const b of opts.buckets) store.createBucket(b);
+  for (const b of opts.buckets) {
+    if (typeof b === 'string') store.createBucket(b);
+    else store.createBucket(b.name, b.owner);
+  }
   const server = createS3Server(store, {
     region: opts.region ?? process.env.AWS_REGION ?? 'eu-west-2',
     onInternalError: opts.onInternalError,
@@ -60,5 +68,6 @@ export async function startLocalS3(opts: {
         server.closeAllConnections();
       }),
     onEvent: (listener) => store.onEvent(listener),
+    createBucket: (name, owner) => store.createBucket(name, owner),
   };
 }

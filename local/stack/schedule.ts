@@ -8,16 +8,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Cron } from 'croner';
 import { parse } from 'yaml';
+import { awsCronToPattern, rateToMs } from '../../shared/delivery/cron';
 
 export interface ScheduledFunction {
   functionName: string;
   handler: string;
   expression: string;
+  /** The event's `input` in serverless.yml: EventBridge sends it instead of the scheduled-event envelope. */
+  input?: unknown;
 }
 
 interface ServerlessYaml {
   params?: Record<string, Record<string, unknown>>;
-  functions?: Record<string, { handler: string; events?: { schedule?: string | { rate: string | string[] } }[] }>;
+  functions?: Record<
+    string,
+    { handler: string; events?: { schedule?: string | { rate: string | string[]; input?: unknown } }[] }
+  >;
 }
 
 export function readSchedules(stage: string, file = path.join(__dirname, '..', '..', 'serverless.yml')): ScheduledFunction[] {
@@ -34,36 +40,20 @@ export function readSchedules(stage: string, file = path.join(__dirname, '..', '
     for (const event of fn.events ?? []) {
       if (!event.schedule) continue;
       const rates = typeof event.schedule === 'string' ? [event.schedule] : [event.schedule.rate].flat();
-      for (const rate of rates) out.push({ functionName, handler: fn.handler, expression: resolve(rate) });
+      const input = typeof event.schedule === 'string' ? undefined : event.schedule.input;
+      for (const rate of rates) out.push({ functionName, handler: fn.handler, expression: resolve(rate), input });
     }
   }
   return out;
 }
 
-const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
-
-/** AWS `cron(m h dom mon dow year)` -> a 5-field cron pattern; AWS numbers weekdays 1-7 from Sunday. */
-export function awsCronToPattern(expression: string): string {
-  const m = /^cron\((.+)\)$/.exec(expression.trim());
-  if (!m) throw new Error(`not an AWS cron expression: ${expression}`);
-  const fields = (m[1] as string).trim().split(/\s+/);
-  if (fields.length !== 6) throw new Error(`AWS cron needs 6 fields (minutes hours day-of-month month day-of-week year): ${expression}`);
-  const [min, hour, dom, mon, dow] = fields as [string, string, string, string, string];
-  const weekday = dow.replace(/\d/g, (d) => DAYS[Number(d) - 1] ?? d);
-  return [min, hour, dom.replace('?', '*'), mon, weekday.replace('?', '*')].join(' ');
-}
-
-/** `rate(7 days)` -> milliseconds. */
-export function rateToMs(expression: string): number {
-  const m = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
-  if (!m) throw new Error(`not an AWS rate expression: ${expression}`);
-  const unit = { minute: 60e3, hour: 3600e3, day: 86400e3 }[(m[2] as string).replace(/s$/, '') as 'minute' | 'hour' | 'day'];
-  return Number(m[1]) * unit;
-}
+export { awsCronToPattern, rateToMs } from '../../shared/delivery/cron';
 
 export interface RunningSchedule {
   describe(): string;
   nextRun(): Date | null;
+  /** Fire now, as the schedule would (the stack's tests and `runSchedule`); resolves when the run ends. */
+  trigger(): Promise<void>;
   stop(): void;
 }
 
@@ -76,8 +66,8 @@ export function schedule(expression: string, run: () => Promise<void>): RunningS
       void run();
     }, every);
     timer.unref();
-    return { describe: () => expression, nextRun: () => next, stop: () => clearInterval(timer) };
+    return { describe: () => expression, nextRun: () => next, trigger: run, stop: () => clearInterval(timer) };
   }
   const job = new Cron(awsCronToPattern(expression), { timezone: 'UTC', protect: true, unref: true }, () => run());
-  return { describe: () => expression, nextRun: () => job.nextRun(), stop: () => job.stop() };
+  return { describe: () => expression, nextRun: () => job.nextRun(), trigger: run, stop: () => job.stop() };
 }

@@ -128,11 +128,11 @@ export function fingerprintOf(value: unknown): string {
 }
 
 /** 'YYYY-MM-DD HH:MM:SS.mmm', naive UTC, as both engines store TIMESTAMP. */
-function stamp(d: Date): string {
+export function stamp(d: Date): string {
   return d.toISOString().replace('T', ' ').replace('Z', '');
 }
 
-function parseStamp(v: unknown): Date {
+export function parseStamp(v: unknown): Date {
   const text = String(v);
   return new Date(text.includes('T') ? text : `${text.replace(' ', 'T')}Z`);
 }
@@ -163,15 +163,21 @@ async function ensureTables(wh: Warehouse): Promise<void> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One attempt to claim `req.scope` for this run; the decision is taken under the lock row. */
-export async function tryClaim(wh: Warehouse, req: ClaimRequest, opts: ClaimOptions = {}): Promise<ClaimOutcome> {
-  const now = opts.now ?? (() => new Date());
-  const leaseMs = opts.leaseMs ?? leaseMsFor(config());
-  const log = opts.log ?? rootLogger;
+/**
+ * Run `fn` in one transaction that first updates the lock row, so deciders pass one at a time and
+ * each sees what the previous one committed (see the file comment). On DuckDB a second writer of
+ * the lock row gets a conflict: the whole decision is tried again. Also used by the transfer run
+ * records (shared/delivery/runs.ts), which need the same one-at-a-time insert-if-absent.
+ */
+export async function underClaimsLock<T>(wh: Warehouse, fn: (tx: Warehouse, holder: string) => Promise<T>, at: Date = new Date()): Promise<T> {
   await ensureTables(wh);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await wh.transaction((tx) => decide(tx, req, now(), leaseMs, wh, now, log));
+      return await wh.transaction(async (tx) => {
+        const holder = crypto.randomUUID();
+        await tx.execute(`update ${CLAIMS_LOCK_TABLE} set holder = ?, taken_at = ? where name = ?`, [holder, stamp(at), LOCK_NAME]);
+        return fn(tx, holder);
+      });
     } catch (err) {
       const e = classifyError(err);
       // DuckDB: another claimant wrote the lock row first; its decision is visible to the next try
@@ -181,8 +187,18 @@ export async function tryClaim(wh: Warehouse, req: ClaimRequest, opts: ClaimOpti
   }
 }
 
+/** One attempt to claim `req.scope` for this run; the decision is taken under the lock row. */
+export async function tryClaim(wh: Warehouse, req: ClaimRequest, opts: ClaimOptions = {}): Promise<ClaimOutcome> {
+  const now = opts.now ?? (() => new Date());
+  const leaseMs = opts.leaseMs ?? leaseMsFor(config());
+  const log = opts.log ?? rootLogger;
+  const at = now();
+  return underClaimsLock(wh, (tx, holder) => decide(tx, holder, req, at, leaseMs, wh, now, log), at);
+}
+
 async function decide(
   tx: Warehouse,
+  holder: string,
   req: ClaimRequest,
   at: Date,
   leaseMs: number,
@@ -190,8 +206,6 @@ async function decide(
   now: () => Date,
   log: Logger,
 ): Promise<ClaimOutcome> {
-  const holder = crypto.randomUUID();
-  await tx.execute(`update ${CLAIMS_LOCK_TABLE} set holder = ?, taken_at = ? where name = ?`, [holder, stamp(at), LOCK_NAME]);
   const running = (
     await tx.query(
       `select * from ${CLAIMS_TABLE} where status = 'running' and (scope = ? or request_key = ?) order by started_at`,

@@ -3,34 +3,38 @@
  * aggregate to months in the warehouse, and write per-month parts plus a manifest to S3.
  *
  * Order of work (cheap checks first, nothing written until the data is flowing):
- * 1. validate the request and the table name (no SQL runs for a hostile name); refuse the landing
- *    bucket and buckets outside TRANSFER_ALLOWED_BUCKETS;
- * 2. claim the run (shared/publish/claims.ts): a repeat of the request waits for the first run and
- *    returns its result, so one run writes an output;
- * 3. check the destination is reachable (HeadBucket);
+ * 1. validate the request and the table name (no SQL runs for a hostile name); resolve where it
+ *    delivers (shared/delivery/resolve.ts: a named destination, or a bucket of this account);
+ *    refuse the landing bucket and buckets no destination or TRANSFER_ALLOWED_BUCKETS allows;
+ * 2. check the target before any warehouse work (shared/delivery/client.ts): assume the
+ *    destination's role with its external ID, then list its prefix with ExpectedBucketOwner, so a
+ *    bucket that changed hands, or a role that is not ours to use, stops the run here;
+ * 3. claim the run (shared/publish/claims.ts): a repeat of the request waits for the first run and
+ *    returns its result, so one run writes an output; record it (shared/delivery/runs.ts);
  * 4. resolve the one table the name means, introspect it and plan the roles, types and SQL;
  * 5. stream: run the aggregation ordered by month and write one month at a time through the part
  *    writer; or unload: let Snowflake write the files (./unload.ts);
  * 6. commit: the manifest is written last, while the claim is still held; any failure aborts
  *    instead (no manifest, no open upload) and records the claim as failed.
+ * Every request to the destination goes through its delivery client: ExpectedBucketOwner on each,
+ * the bucket-owner-full-control ACL and the destination's KMS key on each object it creates.
  */
-import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { config, type Config } from '../config';
-import { classifyError, errorMessage, InvalidInputError, TerminalError, TransientError } from '../errors';
+import { checkTarget, deliveryClient, type DeliveryTarget } from '../delivery/client';
+import { resolveTransfer } from '../delivery/resolve';
+import { recordRun, type RunOrigin } from '../delivery/runs';
+import type { DestinationStore } from '../delivery/store';
+import { classifyError, errorMessage, InvalidInputError } from '../errors';
 import { logger, type Logger } from '../logger';
 import { createPartWriter, pseudonymisationKey, type PublishProgress } from '../publish';
 import { claimOrWait, fingerprintOf, type RunClaim } from '../publish/claims';
-import { s3 } from '../storage/object-store';
 import { warehouse as defaultWarehouse } from '../warehouse';
 import { parseTableName, tableLabel } from '../warehouse/identifiers';
 import type { Row, TableDescription, TableRef, Warehouse } from '../warehouse/port';
 import { buildAggregateSql, monthPartition, planTransfer, type TransferPlan } from './plan';
-import {
-  newTransferRunId,
-  parseTransferRequest,
-  type ParsedTransferRequest,
-  type TransferRequest,
-} from './request';
+import { newTransferRunId, type ParsedTransferRequest, type TransferRequest } from './request';
 import { columnSpecs, manifestExtras, type RunOutcome } from './outcome';
 import { readAhead, splitByKey } from './split';
 import { runUnload } from './unload';
@@ -49,11 +53,19 @@ export interface TransferResult {
   months: number;
   parts: number;
   bytes: number;
+  /** The named destination delivered to; absent for a bucket of this account. */
+  destination?: string;
 }
 
 export interface TransferDeps {
   warehouse?: Warehouse;
+  /** The S3 client with this function's own credentials (a destination's role gets its own client). */
   s3?: S3Client;
+  sts?: STSClient;
+  /** Where destinations are read (default: the configured store). */
+  destinations?: DestinationStore;
+  /** Recorded with the run: where it came from (default `direct`). */
+  origin?: RunOrigin;
   config?: Config;
   now?: () => Date;
   log?: Logger;
@@ -69,34 +81,43 @@ export interface TransferDeps {
 /** Identical requests without a run_id within this span are one run (a client's retries of one invocation). */
 export const REQUEST_DEDUP_WINDOW_MS = 15 * 60_000;
 
+/** The claim's scope, request key and fingerprint of a run: the same for the transfer and the API that queues it. */
+export function runIdentity(req: ParsedTransferRequest, runId: string, label: string) {
+  const runPrefix = [req.prefix, label, runId].filter(Boolean).join('/');
+  const scope = `transfer:s3://${req.destination_s3_bucket}/${runPrefix}`;
+  const fingerprint = fingerprintOf(req);
+  return { runPrefix, scope, fingerprint, requestKey: req.run_id ? scope : `transfer-request:${fingerprint}` };
+}
+
 export async function transferData(
   request: TransferRequest,
   deps: TransferDeps = {},
 ): Promise<TransferResult> {
-  const req = parseTransferRequest(request);
-  const table = parseTableName(req.source_table);
   const cfg = deps.config ?? config();
+  const { req, target } = await resolveTransfer(request, { config: cfg, store: deps.destinations });
+  const table = parseTableName(req.source_table);
   const now = deps.now ?? (() => new Date());
   const runId = req.run_id ?? newTransferRunId(now());
-  const runPrefix = [req.prefix, tableLabel(table), runId].filter(Boolean).join('/');
-  let log = (deps.log ?? logger).child({ component: 'transfer', table: tableLabel(table), runId });
+  const { runPrefix, scope, fingerprint, requestKey } = runIdentity(req, runId, tableLabel(table));
+  let log = (deps.log ?? logger).child({ component: 'transfer', table: tableLabel(table), runId, destination: target.name });
   if (req.pseudonymise?.length && req.mode === 'unload') {
     throw new InvalidInputError(
       'pseudonymise is done while streaming: use mode "stream" (unload cannot pseudonymise)',
     );
   }
-  checkBucketAllowed(req.destination_s3_bucket, cfg);
+
+  // the target before any warehouse work: the role, the bucket's owner, the permission to list
+  const delivery = deliveryClient(target, { config: cfg, s3: deps.s3, sts: deps.sts, sessionName: `sp-${runId}` });
+  await checkTarget(delivery, target, req.prefix, cfg);
   const wh = deps.warehouse ?? defaultWarehouse();
 
   // one run per output: a repeat of the request (same run_id, or the same content within the
   // window when it names none) waits for the first run and returns its result
-  const scope = `transfer:s3://${req.destination_s3_bucket}/${runPrefix}`;
-  const fingerprint = fingerprintOf(req);
   const claimed = await claimOrWait(
     wh,
     {
       scope,
-      requestKey: req.run_id ? scope : `transfer-request:${fingerprint}`,
+      requestKey,
       fingerprint,
       runId,
       replayAfter: req.run_id ? undefined : new Date(now().getTime() - REQUEST_DEDUP_WINDOW_MS),
@@ -121,7 +142,23 @@ export async function transferData(
   log = log.child({ holder: claim.holder });
   claim.keepAlive();
   try {
-    const result = await transferClaimed({ req, table, cfg, now, runId, runPrefix, log, wh, deps, claim });
+    // a run asked for through the API or a schedule has its row already; others get one here
+    await recordRun(
+      wh,
+      {
+        runId,
+        requestKey,
+        fingerprint,
+        destination: target.name,
+        sourceTable: req.source_table,
+        bucket: req.destination_s3_bucket,
+        origin: deps.origin ?? 'direct',
+        requestedBy: undefined,
+        request: { ...(request as Record<string, unknown>), run_id: runId },
+      },
+      now(),
+    );
+    const result = await transferClaimed({ req, table, cfg, now, runId, runPrefix, log, wh, deps, claim, client: delivery.client, target });
     await claim.succeed(result);
     return result;
   } catch (err) {
@@ -143,10 +180,10 @@ async function transferClaimed(ctx: {
   wh: Warehouse;
   deps: TransferDeps;
   claim: RunClaim;
+  client: S3Client;
+  target: DeliveryTarget;
 }): Promise<TransferResult> {
-  const { req, table, cfg, now, runId, runPrefix, log, wh, deps } = ctx;
-  const client = deps.s3 ?? s3();
-  await checkDestination(client, req.destination_s3_bucket, cfg);
+  const { req, table, cfg, now, runId, runPrefix, log, wh, deps, client } = ctx;
 
   const source = resolveTable(await wh.findTables(table), req.source_table);
   const plan = planTransfer(
@@ -196,6 +233,7 @@ async function transferClaimed(ctx: {
     months: outcome.months,
     parts: outcome.parts,
     bytes: outcome.bytes,
+    ...(ctx.target.name ? { destination: ctx.target.name } : {}),
   };
   log.info('transfer committed', { ...result, durationMs: Date.now() - started });
   log.metrics(
@@ -266,24 +304,6 @@ async function runStream(ctx: {
 }
 
 /**
- * Where a transfer may write: never the landing bucket (whatever lands there is ingested, so a
- * transfer's parts would be loaded as data), and only TRANSFER_ALLOWED_BUCKETS when that is set.
- */
-export function checkBucketAllowed(bucket: string, cfg: Config): void {
-  if (bucket === cfg.buckets.landing) {
-    throw new InvalidInputError(
-      `destination bucket ${bucket} is the landing bucket: every object written there is ingested; choose another bucket`,
-    );
-  }
-  const allowed = cfg.transfer.allowedBuckets;
-  if (allowed && !allowed.includes(bucket)) {
-    throw new InvalidInputError(
-      `destination bucket ${bucket} is not allowed (TRANSFER_ALLOWED_BUCKETS: ${allowed.join(', ')})`,
-    );
-  }
-}
-
-/**
  * The one table a source name means. An unqualified name is looked up in every schema (the
  * Snowflake session has no current schema, and guessing one would read another table than the
  * columns came from), so a name found in several schemas is refused, naming them.
@@ -299,32 +319,4 @@ export function resolveTable(matches: TableDescription[], name: string): TableDe
     );
   }
   return matches[0]!;
-}
-
-/**
- * Fail fast, before any warehouse work, when the destination cannot be written: a missing bucket,
- * no permission, or (local stage) the S3 server not running.
- */
-async function checkDestination(client: S3Client, bucket: string, cfg: Config): Promise<void> {
-  try {
-    await client.send(new HeadBucketCommand({ Bucket: bucket }));
-  } catch (err) {
-    const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-    const status = e.$metadata?.httpStatusCode;
-    const refused = e.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(errorMessage(err));
-    if (refused && cfg.s3Endpoint) {
-      throw new TransientError(
-        `cannot reach the S3 endpoint ${cfg.s3Endpoint}: is the local stack running? Start it with \`npm start\`` +
-          ' (or set S3_ENDPOINT)',
-        { cause: err },
-      );
-    }
-    if (e.name === 'NotFound' || e.name === 'NoSuchBucket' || status === 404) {
-      throw new InvalidInputError(`destination bucket ${bucket} does not exist`, { cause: err });
-    }
-    if (e.name === 'Forbidden' || status === 403) {
-      throw new TerminalError(`no permission to write to destination bucket ${bucket}`, { cause: err });
-    }
-    throw classifyError(err);
-  }
 }

@@ -28,6 +28,10 @@ export interface StackInfo {
   queueUrl: string;
   dlqUrl: string;
   startedAt: string;
+  /** The HTTP API for transfers (local/stack/api-server.ts) and its token (Authorization: Bearer). */
+  apiUrl?: string;
+  apiToken?: string;
+  stsEndpoint?: string;
 }
 
 export const STACK_FILE = 'stack.json';

@@ -54,6 +54,10 @@ beforeEach(async () => {
     SNOWFLAKE_ACCESS_URL: fake.url,
     SNOWFLAKE_ACCOUNT: 'testaccount',
     SNOWFLAKE_USER: 'transfer',
+    // the bucket is this account's (the local S3 server's buckets belong to 000000000000), so no
+    // destination store is read and no STS is asked who we are
+    TRANSFER_ALLOWED_BUCKETS: BUCKET,
+    ACCOUNT_ID: '000000000000',
   });
   wh = new SnowflakeWarehouse(cfg.warehouse as SnowflakeConfig, { credentials, statementTimeoutMs: 20_000 });
   describeTables([['PUBLIC', 'ORDERS']]);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { resetConfig } from '../../shared/config';
 import { createS3Client, setS3Client } from '../../shared/storage/object-store';
-import { startLocalS3 as startStackS3 } from '../../local/stack/s3';
+import { startLocalS3 as startStackS3, type BucketSpec } from '../../local/stack/s3';
 
 export interface LocalS3Server {
   endpoint: string;
@@ -27,7 +27,7 @@ export interface LocalS3Server {
 }
 
 /** The local stack's S3 server (with AbortMultipartUpload) on a free port and a fresh directory. */
-export async function startLocalS3(opts: { buckets: string[]; dir?: string }): Promise<LocalS3Server> {
+export async function startLocalS3(opts: { buckets: BucketSpec[]; dir?: string }): Promise<LocalS3Server> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'local-s3-'));
   const server = await startStackS3({ port: 0, dir, buckets: opts.buckets });
   return {

@@ -12,6 +12,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { dependencyGraph, findCycles } from '../../.ci/lib/cfn-graph';
+import { loadConfig } from '../../shared/config';
+import { transferRoleName } from '../../shared/delivery/policies';
 import { createLogger, setLogSink } from '../../shared/logger';
 import { applySuppressions, formatReport, scan } from '../../.ci/lib/guard';
 import {
@@ -29,7 +31,9 @@ const STAGE = 'dev';
 const PREFIX = `${SERVICE}-${STAGE}`;
 /** Default bucket names carry the account and region (unique across both); `str()` deploys in 123456789012, eu-west-2. */
 const BUCKETS = `${PREFIX}-123456789012-eu-west-2`;
-const FUNCTIONS = ['ingest', 'rebuild', 'transfer', 'migrate'] as const;
+const FUNCTIONS = ['ingest', 'rebuild', 'transfer', 'api', 'migrate'] as const;
+/** The functions that log in to the warehouse (the API function holds no data access: it invokes transfer). */
+const WAREHOUSE_FUNCTIONS = ['ingest', 'rebuild', 'transfer', 'migrate'] as const;
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 const CUSTOM = {
@@ -542,8 +546,11 @@ describe('alarms', () => {
       expect(configs[`${cap(fn)}LambdaFunction`]).toMatchObject({ MaximumRetryAttempts: 0, Qualifier: '$LATEST' });
       expect(configs[`${cap(fn)}LambdaFunction`]!.MaximumEventAgeInSeconds).toBeLessThanOrEqual(21600);
     }
-    const dropped = Object.values(alarms(base.template)).find((a) => a.MetricName === 'AsyncEventsDropped');
-    expect(dropped).toMatchObject({ Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: `${PREFIX}-rebuild` }] });
+    const dropped = Object.values(alarms(base.template)).filter((a) => a.MetricName === 'AsyncEventsDropped');
+    expect(dropped.map((a) => [a.Namespace, a.Dimensions[0].Value]).sort()).toEqual([
+      ['AWS/Lambda', `${PREFIX}-rebuild`],
+      ['AWS/Lambda', `${PREFIX}-transfer`],
+    ]);
   });
 
   it('encrypt the alarm topic with a key CloudWatch may use (not the AWS managed SNS key)', () => {
@@ -622,8 +629,19 @@ describe('IAM', () => {
         's3:DeleteObject',
         's3:ListBucket',
         'secretsmanager:GetSecretValue',
+        'ssm:GetParametersByPath',
+        'ssm:GetParameter',
+        'sts:AssumeRole',
+        // stakeholders' keys, through S3, in other accounts only (see the delivery tests below)
+        'kms:GenerateDataKey',
+        'kms:Decrypt',
+        'lambda:InvokeFunction',
       ],
       kms: ['kms:GenerateDataKey', 'kms:Decrypt'],
+    },
+    ApiRole: {
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'lambda:InvokeFunction'],
+      kms: [],
     },
     MigrateRole: {
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue'],
@@ -662,10 +680,15 @@ describe('IAM', () => {
       expect(str(s.Condition!.StringEquals!['kms:ViaService'])).toBe('s3.eu-west-2.amazonaws.com');
   });
 
-  it('has no wildcard action and no wildcard resource in any allow statement of any role', () => {
+  it('has no wildcard action and no wildcard resource in any allow statement of any role, but the three delivery statements tested below', () => {
     for (const [role] of resources(custom.template, 'AWS::IAM::Role')) {
       const { always, whenKms } = roleStatements(custom.template, role);
       for (const s of [...always, ...whenKms]) {
+        if (role === 'TransferRole' && s.Sid !== undefined && DELIVERY_WILDCARDS.includes(s.Sid)) continue;
+        if (s.Effect === 'Deny') {
+          expect([role, s.Sid]).toEqual(['TransferRole', 'NoRoleOfThisAccount']);
+          continue;
+        }
         expect(s.Effect).toBe('Allow');
         for (const action of list(s.Action)) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
         for (const resource of list(s.Resource).map(str)) {
@@ -712,12 +735,13 @@ describe('IAM', () => {
     expect(list_.Condition).toEqual({ StringLike: { 's3:prefix': 'customer_product_purchases/*' } });
   });
 
-  it('lets transfer write only the destination buckets named by parameter, which are also TRANSFER_ALLOWED_BUCKETS', () => {
+  it('lets transfer write only the buckets of this account named by parameter, which are also TRANSFER_ALLOWED_BUCKETS', () => {
     for (const [t, buckets] of [
       [base.template, [`${BUCKETS}-exports`]],
       [custom.template, CUSTOM.transferBuckets.split(',')],
     ] as const) {
-      const { always } = roleStatements(t, 'TransferRole');
+      // stakeholders' buckets are the conditioned statement tested below
+      const always = roleStatements(t, 'TransferRole').always.filter((s) => s.Sid !== 'WriteStakeholderBucketsTheyAllow');
       expect(resourcesFor(always, 's3:PutObject')).toEqual(buckets.map((b) => `arn:aws:s3:::${b}/*`).sort());
       expect(resourcesFor(always, 's3:ListBucket')).toEqual(buckets.map((b) => `arn:aws:s3:::${b}`).sort());
       expect(str(props(t, 'TransferLambdaFunction').Environment.Variables.TRANSFER_ALLOWED_BUCKETS)).toBe(
@@ -728,7 +752,7 @@ describe('IAM', () => {
 
   it('gives each function its own Snowflake secret (by default too) and only rebuild and transfer the salt', () => {
     // One key per function: a shared key would let any function log in as the others' user.
-    for (const fn of FUNCTIONS) {
+    for (const fn of WAREHOUSE_FUNCTIONS) {
       const env = (t: CfnTemplate) =>
         props(t, `${cap(fn)}LambdaFunction`).Environment.Variables.SNOWFLAKE_SECRET_ARN;
       const secrets = (t: CfnTemplate) =>
@@ -744,19 +768,22 @@ describe('IAM', () => {
       expect(secrets(custom.template)).toEqual([own, ...(withSalt ? [CUSTOM.exportSaltSecretArn] : [])].sort());
       expect(env(custom.template)).toBe(own);
     }
-    const all = FUNCTIONS.map((fn) => props(base.template, `${cap(fn)}LambdaFunction`).Environment.Variables.SNOWFLAKE_SECRET_ARN);
-    expect(new Set(all).size).toBe(FUNCTIONS.length);
+    const all = WAREHOUSE_FUNCTIONS.map((fn) => props(base.template, `${cap(fn)}LambdaFunction`).Environment.Variables.SNOWFLAKE_SECRET_ARN);
+    expect(new Set(all).size).toBe(WAREHOUSE_FUNCTIONS.length);
+    // the API function reads no secret and logs in nowhere
+    expect(props(base.template, 'ApiLambdaFunction').Environment.Variables.SNOWFLAKE_SECRET_ARN).toBeUndefined();
+    expect(actionsOf(roleStatements(custom.template, 'ApiRole').always).has('secretsmanager:GetSecretValue')).toBe(false);
   });
 
   it('logs each function in as its own Snowflake user, and migrate never as a system role', () => {
     const vars = (fn: string) => props(base.template, `${cap(fn)}LambdaFunction`).Environment.Variables as Record<string, string>;
-    const users = FUNCTIONS.map((fn) => vars(fn).SNOWFLAKE_USER);
-    expect(users).toEqual(FUNCTIONS.map((fn) => `SHOPPING_PATTERNS_${fn.toUpperCase()}`));
+    const users = WAREHOUSE_FUNCTIONS.map((fn) => vars(fn).SNOWFLAKE_USER);
+    expect(users).toEqual(WAREHOUSE_FUNCTIONS.map((fn) => `SHOPPING_PATTERNS_${fn.toUpperCase()}`));
     expect(vars('ingest').SNOWFLAKE_ROLE).toBe('SHOPPING_PATTERNS_LOADER');
     expect(vars('rebuild').SNOWFLAKE_ROLE).toBe('SHOPPING_PATTERNS_TRANSFORMER');
     expect(vars('transfer').SNOWFLAKE_ROLE).toBe('SHOPPING_PATTERNS_TRANSFORMER');
     // https://docs.snowflake.com/en/user-guide/security-access-control-overview#system-defined-roles
-    for (const fn of FUNCTIONS)
+    for (const fn of WAREHOUSE_FUNCTIONS)
       expect(['ACCOUNTADMIN', 'SECURITYADMIN', 'USERADMIN', 'SYSADMIN', 'ORGADMIN']).not.toContain(
         vars(fn).SNOWFLAKE_ROLE!.toUpperCase(),
       );
@@ -885,13 +912,21 @@ describe('functions', () => {
     });
   });
 
-  it('runs the rebuild weekly on its cron', () => {
-    const rules = resources(base.template, 'AWS::Events::Rule');
-    expect(rules).toHaveLength(1);
-    expect(rules[0]![1].Properties).toMatchObject({
-      ScheduleExpression: 'cron(0 6 ? * MON *)',
-      Targets: [expect.objectContaining({ Arn: { 'Fn::GetAtt': ['RebuildLambdaFunction', 'Arn'] } })],
-    });
+  it('runs the rebuild weekly on its cron, and the delivery dispatcher on one rule for every destination', () => {
+    const rules = resources(base.template, 'AWS::Events::Rule').map(([, r]) => r.Properties as Json);
+    expect(rules).toHaveLength(2);
+    expect(rules).toContainEqual(
+      expect.objectContaining({
+        ScheduleExpression: 'cron(0 6 ? * MON *)',
+        Targets: [expect.objectContaining({ Arn: { 'Fn::GetAtt': ['RebuildLambdaFunction', 'Arn'] } })],
+      }),
+    );
+    // the dispatcher is the transfer function with {"action": "dispatch"} (shared/delivery/handler.ts)
+    const dispatch = rules.find((r) => r.Name === `${PREFIX}-delivery-dispatch`)!;
+    expect(dispatch.ScheduleExpression).toBe('rate(15 minutes)');
+    expect(dispatch.Targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': ['TransferLambdaFunction', 'Arn'] }, Input: JSON.stringify({ action: 'dispatch' }) }),
+    ]);
   });
 
   it.each(FUNCTIONS)(
@@ -974,6 +1009,112 @@ describe('functions', () => {
   });
 });
 
+// ---------------------------------------------------------------------------------------------- delivery
+
+/** The TransferRole statements whose resources are patterns, each conditioned (tested below). */
+const DELIVERY_WILDCARDS = ['AssumeDeliveryRoles', 'NoRoleOfThisAccount', 'WriteStakeholderBucketsTheyAllow', 'EncryptWithStakeholderKeysTheyAllow'];
+
+describe('transfers API and stakeholder delivery', () => {
+  const statement = (t: CfnTemplate, sid: string) => {
+    const found = roleStatements(t, 'TransferRole').always.filter((s) => s.Sid === sid);
+    expect(found).toHaveLength(1);
+    return found[0]!;
+  };
+
+  it('serves exactly POST /transfers and GET /transfers/{run_id}, each with IAM authorisation, no CORS, through the api function', () => {
+    // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html
+    const routes = resources(base.template, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties as Json);
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(['GET /transfers/{run_id}', 'POST /transfers']);
+    for (const r of routes) expect(r.AuthorizationType).toBe('AWS_IAM');
+    expect(resources(base.template, 'AWS::ApiGatewayV2::Authorizer')).toEqual([]);
+    const [[, api]] = resources(base.template, 'AWS::ApiGatewayV2::Api') as [[string, CfnResource]];
+    expect((api.Properties as Json).CorsConfiguration).toBeUndefined();
+    expect((api.Properties as Json).ProtocolType).toBe('HTTP');
+    const [[, integration]] = resources(base.template, 'AWS::ApiGatewayV2::Integration') as [[string, CfnResource]];
+    expect(integration.Properties).toMatchObject({ IntegrationUri: { 'Fn::GetAtt': ['ApiLambdaFunction', 'Arn'] }, PayloadFormatVersion: '2.0' });
+    for (const r of routes) expect(JSON.stringify(r.Target)).toContain('HttpApiIntegrationApi');
+  });
+
+  it('logs every request and throttles the stage; only this API may invoke the api function', () => {
+    const stage = props(base.template, 'HttpApiStage');
+    expect(stage.AccessLogSettings.DestinationArn).toEqual({ 'Fn::GetAtt': ['HttpApiLogGroup', 'Arn'] });
+    expect(stage.DefaultRouteSettings).toMatchObject({ ThrottlingBurstLimit: expect.any(Number), ThrottlingRateLimit: expect.any(Number) });
+    const permissions = resources(base.template, 'AWS::Lambda::Permission')
+      .map(([, r]) => r.Properties as Json)
+      .filter((p) => JSON.stringify(p.FunctionName).includes('ApiLambdaFunction'));
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0]!.Principal).toBe('apigateway.amazonaws.com');
+    expect(str(permissions[0]!.SourceArn)).toBe('arn:ref:AWS::Partition:execute-api:ref:AWS::Region:ref:AWS::AccountId:ref:HttpApi/*');
+  });
+
+  it('lets the api function do nothing but invoke the transfer function', () => {
+    const { always } = roleStatements(custom.template, 'ApiRole');
+    expect(resourcesFor(always, 'lambda:InvokeFunction')).toEqual([`arn:aws:lambda:eu-west-2:123456789012:function:${PREFIX}-transfer`]);
+    expect(props(base.template, 'ApiLambdaFunction').Environment.Variables.TRANSFER_FUNCTION_NAME).toBe(`${PREFIX}-transfer`);
+    expect(props(base.template, 'ApiLambdaFunction').Timeout).toBeLessThanOrEqual(30); // API Gateway's integration limit
+  });
+
+  it('grants sts:AssumeRole only on roles named with the delivery prefix, never on a role of this account', () => {
+    for (const t of [base.template, custom.template]) {
+      const allow = statement(t, 'AssumeDeliveryRoles');
+      expect([allow.Effect, allow.Action, str(allow.Resource)]).toEqual(['Allow', 'sts:AssumeRole', 'arn:aws:iam::*:role/shopping-patterns-delivery-*']);
+      const deny = statement(t, 'NoRoleOfThisAccount');
+      expect([deny.Effect, deny.Action, str(deny.Resource)]).toEqual(['Deny', 'sts:AssumeRole', 'arn:aws:iam::123456789012:role/*']);
+      // no other statement of any role allows sts:AssumeRole
+      for (const [role] of resources(t, 'AWS::IAM::Role')) {
+        const others = roleStatements(t, role).always.filter((s) => list(s.Action).includes('sts:AssumeRole') && s.Sid !== 'AssumeDeliveryRoles' && s.Effect === 'Allow');
+        expect([role, others]).toEqual([role, []]);
+      }
+    }
+    // the code refuses a destination role without the prefix, with the same prefix
+    const env = props(base.template, 'TransferLambdaFunction').Environment.Variables;
+    expect(env.DELIVERY_ROLE_NAME_PREFIX).toBe('shopping-patterns-delivery-');
+    expect(loadConfig({}).delivery.rolePrefix).toBe(env.DELIVERY_ROLE_NAME_PREFIX);
+  });
+
+  it("writes (and encrypts with) other accounts' buckets and keys only, never by pattern in this account", () => {
+    const own = { StringNotEquals: { 'aws:ResourceAccount': { Ref: 'AWS::AccountId' } } };
+    const s3 = statement(base.template, 'WriteStakeholderBucketsTheyAllow');
+    expect(list(s3.Action).sort()).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:ListBucket', 's3:PutObject']);
+    expect(list(s3.Resource).map(str).sort()).toEqual(['arn:aws:s3:::*', 'arn:aws:s3:::*/*']);
+    expect(s3.Condition).toEqual(own);
+    const kms = statement(base.template, 'EncryptWithStakeholderKeysTheyAllow');
+    expect(list(kms.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(str(kms.Resource)).toBe('arn:aws:kms:*:*:key/*');
+    expect(kms.Condition).toEqual({ ...own, StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } });
+  });
+
+  it('reads the destinations from their SSM path only, the path the code reads by default', () => {
+    const read = statement(base.template, 'ReadDestinations');
+    expect(list(read.Action).sort()).toEqual(['ssm:GetParameter', 'ssm:GetParametersByPath']);
+    const path = `/${SERVICE}/${STAGE}/destinations`;
+    expect(list(read.Resource).map(str).sort()).toEqual([
+      `arn:aws:ssm:eu-west-2:123456789012:parameter${path}`,
+      `arn:aws:ssm:eu-west-2:123456789012:parameter${path}/*`,
+    ]);
+    const env = props(base.template, 'TransferLambdaFunction').Environment.Variables;
+    expect(env.DESTINATIONS_PARAMETER_PATH).toBe(path);
+    const cfg = loadConfig({ STAGE: 'dev', LANDING_BUCKET: 'l-1', EXPORTS_BUCKET: 'e-1', WAREHOUSE_ENGINE: 'duckdb' });
+    expect(cfg.delivery.store).toEqual({ kind: 'ssm', path });
+  });
+
+  it("has the fixed role name stakeholders' policies name, and tells the function its account", () => {
+    expect(str(props(base.template, 'TransferRole').RoleName)).toBe(transferRoleName(STAGE, 'eu-west-2'));
+    expect(str(props(base.template, 'TransferLambdaFunction').Environment.Variables.ACCOUNT_ID)).toBe('123456789012');
+    const start = statement(base.template, 'StartTransferRuns');
+    expect(str(start.Resource)).toBe(`arn:aws:lambda:eu-west-2:123456789012:function:${PREFIX}-transfer`);
+  });
+
+  it('alarms when a transfer fails and when a transfer event is dropped', () => {
+    const alarms = resources(base.template, 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties as Json);
+    for (const metric of ['Errors', 'AsyncEventsDropped']) {
+      expect(alarms).toContainEqual(
+        expect.objectContaining({ MetricName: metric, Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: `${PREFIX}-transfer` }] }),
+      );
+    }
+  });
+});
+
 // ---------------------------------------------------------------------------------------------- whole template
 
 describe('whole template', () => {
@@ -1012,6 +1153,7 @@ describe('whole template', () => {
       'IngestDeadLetterQueueArn',
       'AlarmTopicArn',
       'TransferRoleArn',
+      'HttpApiUrl',
     ]) {
       expect(base.template.Outputs).toHaveProperty(name);
     }

@@ -40,6 +40,7 @@ function data(overrides: Partial<ReportData> = {}): ReportData {
       { month: '2024-02', items: 100, amount: 20 },
     ],
     categories: [{ category: 'food', items: 140, amount: 30.5 }],
+    deliveries: null,
     ...overrides,
   };
 }
@@ -74,6 +75,51 @@ describe('renderReport', () => {
     expect(html).not.toContain('<img src=x');
     expect(html).toContain('transactions/&lt;img src=x onerror=alert(1)&gt;.json');
     expect(html).toContain('&lt;b&gt;boom&lt;/b&gt; &amp; more');
+  });
+
+  it("shows each destination's deliveries, escaped, and says when no transfer has run", () => {
+    expect(renderReport(data())).toContain('no transfer has run yet');
+    const html = renderReport(
+      data({
+        deliveries: [
+          {
+            destination: 'acme',
+            named: true,
+            runs: [
+              {
+                run_id: 'r2',
+                status: 'failed',
+                destination: 'acme',
+                source_table: 'T',
+                bucket: 'acme-drop',
+                origin: 'schedule',
+                requested_by: null,
+                accepted_at: '2024-06-03T06:00:00.000Z',
+                error: '<b>S3 refused</b>',
+              },
+              {
+                run_id: 'r1',
+                status: 'succeeded',
+                destination: 'acme',
+                source_table: 'T',
+                bucket: 'acme-drop',
+                origin: 'api',
+                requested_by: 'arn',
+                accepted_at: '2024-06-02T06:00:00.000Z',
+                result: { file_name: 'shopping/T/r1/_manifest.json', row_count: 240, timestamp: 't' },
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(html).toContain('data-destination="acme"');
+    expect(html).toContain('data-run="r2" data-status="failed"');
+    expect(html).toContain('data-run="r1" data-status="succeeded"');
+    expect(html).toContain('data-cell="rows-r1" data-value="240"');
+    expect(html).toContain('s3://acme-drop/shopping/T/r1/_manifest.json');
+    expect(html).toContain('&lt;b&gt;S3 refused&lt;/b&gt;');
+    expect(html).not.toContain('<b>S3 refused');
   });
 
   it('says what is missing before the first rebuild instead of showing empty numbers', () => {

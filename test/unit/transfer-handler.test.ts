@@ -1,6 +1,6 @@
 /**
  * The transfer Lambda handler is wiring only: it validates the event, calls the library with the
- * parsed request and returns its result; bad events fail before the library is called.
+ * request as given and returns its result; bad events fail before the library is called.
  */
 import { InvalidInputError } from '../../shared/errors';
 
@@ -20,7 +20,7 @@ beforeEach(() => {
 });
 
 describe('transfer handler', () => {
-  it('passes the parsed request (defaults filled) to the library and returns its result', async () => {
+  it('passes the validated request as given (a destination may fix format and prefix) to the library and returns its result', async () => {
     // Prepare
     const result = {
       file_name: 'transfer/T/r/_manifest.json',
@@ -38,10 +38,8 @@ describe('transfer handler', () => {
     expect(transferData.mock.calls[0][0]).toEqual({
       source_table: 'ORDERS_100K',
       destination_s3_bucket: 'exports',
-      format: 'jsonl.gz',
-      prefix: 'transfer',
-      mode: 'stream',
     });
+    expect(transferData.mock.calls[0][1]).toMatchObject({ origin: 'invoke' });
   });
 
   it('accepts the event as a JSON string (sls invoke local -d)', async () => {

@@ -98,6 +98,8 @@ describe('CLI arguments', () => {
       format: 'csv.gz',
       max_file_size: 1000,
     });
+    expect(parseTransferArgs(['--table', 'T', '--destination', 'acme'])).toEqual({ source_table: 'T', destination: 'acme' });
+    expect(() => parseTransferArgs(['--table', 'T'])).toThrow(/--bucket or --destination is required/);
     expect(parseTransferArgs(['--help'])).toBe('help');
     expect(() => parseTransferArgs(['--bucket', 'b'])).toThrow(/--table is required/);
     expect(() => parseTransferArgs(['--table', 't', '--bucket', 'b', '--colour', 'x'])).toThrow(

@@ -8,6 +8,8 @@
  */
 import { RUNS_TABLE } from '../../rebuild';
 import { RESULTS_TABLE } from '../../datatests/runner';
+import { CLAIMS_TABLE } from '../../publish/claims';
+import { recentRuns, RUNS_TABLE as TRANSFER_RUNS_TABLE, type RunStatus } from '../../delivery/runs';
 import type { Row, Scalar, Warehouse } from '../../warehouse/port';
 
 export interface DayLoads {
@@ -68,6 +70,16 @@ export interface CategoryPurchases {
   amount: number;
 }
 
+/** One destination's latest deliveries (newest first); `destination` is `s3://<bucket>` for a bucket of this account. */
+export interface DestinationDeliveries {
+  destination: string;
+  named: boolean;
+  runs: RunStatus[];
+}
+
+/** Deliveries shown per destination. */
+export const DELIVERIES_PER_DESTINATION = 5;
+
 export interface ReportData {
   generatedAt: string;
   stage: string;
@@ -87,6 +99,8 @@ export interface ReportData {
   runs: RunRow[] | null;
   months: MonthPurchases[];
   categories: CategoryPurchases[];
+  /** null until the first transfer run was recorded. */
+  deliveries: DestinationDeliveries[] | null;
 }
 
 export interface ReadOptions {
@@ -281,6 +295,21 @@ export async function readReportData(wh: Warehouse, opts: ReadOptions): Promise<
     )
   ).map((r) => ({ category: String(r.category), items: num(r.items), amount: num(r.amount) }));
 
+  let deliveries: ReportData['deliveries'] = null;
+  if ((await tableExists(wh, TRANSFER_RUNS_TABLE)) && (await tableExists(wh, CLAIMS_TABLE))) {
+    const byDestination = new Map<string, DestinationDeliveries>();
+    for (const run of await recentRuns(wh, 500, now)) {
+      const label = run.destination ?? `s3://${run.bucket}`;
+      const entry = byDestination.get(label) ?? { destination: label, named: run.destination !== null, runs: [] };
+      if (entry.runs.length < DELIVERIES_PER_DESTINATION) entry.runs.push(run);
+      byDestination.set(label, entry);
+    }
+    // named destinations first, each by name
+    deliveries = [...byDestination.values()].sort((a, b) =>
+      a.named !== b.named ? (a.named ? -1 : 1) : a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0,
+    );
+  }
+
   return {
     generatedAt: now.toISOString(),
     stage: opts.stage,
@@ -302,5 +331,6 @@ export async function readReportData(wh: Warehouse, opts: ReadOptions): Promise<
     runs,
     months,
     categories,
+    deliveries,
   };
 }

@@ -7,6 +7,7 @@
  */
 import { escapeHtml as e } from './escape';
 import type { ReportData, RunRow, TestResultRow } from './data';
+import type { RunStatus } from '../../delivery/runs';
 import { barChart, columnChart } from './svg';
 
 const int = (n: number) => Math.round(n).toLocaleString('en-GB');
@@ -32,6 +33,10 @@ function testTone(r: TestResultRow): Tone {
 
 function runTone(r: RunRow): Tone {
   return r.status === 'published' || r.status === 'built' ? 'ok' : r.status === 'withheld' ? 'warn' : 'bad';
+}
+
+function deliveryTone(r: RunStatus): Tone {
+  return r.status === 'succeeded' ? 'ok' : r.status === 'failed' ? 'bad' : 'muted';
 }
 
 function card(
@@ -210,6 +215,35 @@ export function renderReport(d: ReportData): string {
       )
     : '<p class="empty" data-table="rebuild-runs">no rebuild has run yet</p>';
 
+  const deliveries =
+    d.deliveries === null
+      ? '<p class="empty" data-table="deliveries">no transfer has run yet</p>'
+      : d.deliveries.length === 0
+        ? '<p class="empty" data-table="deliveries">no deliveries</p>'
+        : d.deliveries
+            .map(
+              (group) =>
+                `<h3 data-destination="${e(group.destination)}">${e(group.destination)}${group.named ? '' : ' <small>(a bucket of this account)</small>'}</h3>` +
+                table(
+                  `deliveries-${group.destination}`,
+                  ['run', 'asked (UTC)', 'by', 'status', 'rows', 'manifest'],
+                  group.runs.map((r) => {
+                    const rows = typeof r.result?.row_count === 'number' ? r.result.row_count : null;
+                    return [
+                      `<code>${e(r.run_id)}</code><br><small>${e(r.source_table)}</small>`,
+                      e(r.accepted_at.replace('T', ' ').replace(/\.\d+Z$/, '')),
+                      e(r.origin),
+                      `<span data-run="${e(r.run_id)}" data-status="${e(r.status)}">${badge(r.status, deliveryTone(r))}</span>` +
+                        (r.error ? `<br><small>${e(r.error)}</small>` : ''),
+                      rows === null ? '—' : cell(`rows-${r.run_id}`, rows),
+                      r.result?.file_name ? `<code>s3://${e(r.bucket)}/${e(String(r.result.file_name))}</code>` : '—',
+                    ];
+                  }),
+                  9,
+                ),
+            )
+            .join('\n');
+
   const monthChart = columnChart({
     id: 'purchases-per-month',
     title: 'Purchases (basket items) per month',
@@ -274,6 +308,8 @@ export function renderReport(d: ReportData): string {
 <section><h2>Latest data tests</h2>${tests}</section>
 
 <section><h2>Rebuild runs</h2>${runs}</section>
+
+<section><h2>Deliveries</h2><p class="sub">each destination's latest transfer runs (API, schedule, or started directly)</p>${deliveries}</section>
 </main>
 <footer>Purchases count basket items from the loaded data (raw layer); the weekly models are rebuilt from the same rows. Freshness: now minus the newest transactions file's S3 arrival. Lag: a rebuild's model build time minus the newest file arrival it saw.</footer>
 </body>
