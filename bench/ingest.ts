@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- ingest [--months 24] [--customers 10000] [--seed 7]`
+ * `npm run bench -- ingest [--months 24] [--customers 10000] [--seed 7] [--singles 20]
+ *                         [--batch-size 10] [--window-ms 200] [--concurrency 5]`
  *
  * Two years of generated data for 10,000 customers (about 730 daily files) through the event-driven
  * path (PutObject -> S3-shaped notification -> SQS API -> ingest handler -> DuckDB), against one bulk
@@ -14,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mapLimit } from '../shared/concurrency';
 import { generateSampleData } from '../local/generator';
+import { DEPLOYED } from '../local/plan/constants';
 import { startStack } from '../local/stack';
 import { uploadDirectory } from '../local/upload';
 import { setLogSink } from '../shared/logger';
@@ -39,7 +41,8 @@ export async function run(argv: string[] = []): Promise<void> {
       singles: { type: 'string', default: '20' },
       'batch-size': { type: 'string', default: '10' },
       'window-ms': { type: 'string', default: '200' },
-      concurrency: { type: 'string', default: '1' },
+      // the deployed event source mapping's maximum concurrency (serverless.yml ingestMaxConcurrency)
+      concurrency: { type: 'string', default: String(DEPLOYED.maximumConcurrency) },
     },
   });
   const months = Number(values.months);

@@ -4,6 +4,7 @@
  *
  * The local stage needs no configuration at all: every value has an embedded default.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors';
@@ -84,6 +85,8 @@ const envSchema = z.object({
   INGEST_SNAPSHOT_HOLD_NEW_KEY: bool.default(true),
   /** Ingest stops taking work when the function has fewer seconds than this left. */
   INGEST_DEADLINE_RESERVE_SECONDS: positiveInt.default(60),
+  /** DuckDB path: worker threads that judge the lines (0: on the ingest's own thread). Default: the cores, at most 4. */
+  INGEST_JUDGE_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   DATASET_ROUTES: routesSchema.optional(),
   WAREHOUSE_ENGINE: z.enum(['duckdb', 'snowflake']).optional(),
   DUCKDB_PATH: z.string().min(1).optional(),
@@ -163,6 +166,8 @@ export interface Config {
     limits: { maxLineBytes: number; maxFileBytes: number };
     guard: { minRatio: number; holdNewKey: boolean };
     reserveMs: number;
+    /** Worker threads judging lines on the DuckDB path (0: the calling thread). */
+    judgeThreads: number;
   };
   routes: Route[];
   warehouse:
@@ -242,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       limits: { maxLineBytes: e.INGEST_MAX_LINE_BYTES, maxFileBytes: e.INGEST_MAX_FILE_BYTES },
       guard: { minRatio: e.INGEST_SNAPSHOT_MIN_RATIO, holdNewKey: e.INGEST_SNAPSHOT_HOLD_NEW_KEY },
       reserveMs: e.INGEST_DEADLINE_RESERVE_SECONDS * 1000,
+      judgeThreads: e.INGEST_JUDGE_THREADS ?? Math.min(4, os.availableParallelism()),
     },
     routes: (e.DATASET_ROUTES ?? DEFAULT_ROUTES).map((r) => ({ dataset: r.dataset, pattern: new RegExp(r.pattern) })),
     warehouse:

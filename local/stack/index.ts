@@ -26,6 +26,7 @@ import { s3 as s3Client, setS3Client } from '../../shared/storage/object-store';
 import { setWarehouse, warehouse } from '../../shared/warehouse';
 import { ConfigError } from '../../shared/errors';
 import { newWarehouseToken, runningStack, STACK_FILE, writeStackInfo, type StackInfo } from '../../shared/warehouse/remote';
+import { DEPLOYED } from '../plan/constants';
 import { QueueConsumer, type SqsHandler } from './consumer';
 import { toS3Notification } from './notifications';
 import { queueDepth, startLocalQueues, type LocalQueues } from './queue';
@@ -60,7 +61,10 @@ export interface StackOptions {
   datasets?: DatasetRegistry;
   /** Start the queue consumer (tests may poll by hand). Default true. */
   consume?: boolean;
-  /** Concurrent ingest invocations (the event source mapping's maximum concurrency). Default 1. */
+  /**
+   * Concurrent ingest invocations: the event source mapping's maximum concurrency. Default: the
+   * deployed ingestMaxConcurrency (5), so the local stack loads files as concurrently as Lambda does.
+   */
   concurrency?: number;
   log?: Logger;
 }
@@ -179,7 +183,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     handler,
     batchSize: opts.batchSize ?? cfg.queue.batchSize,
     batchWindowMs: opts.batchWindowMs ?? 500,
-    concurrency: opts.concurrency ?? 1,
+    concurrency: opts.concurrency ?? DEPLOYED.maximumConcurrency,
     log: log.child({ component: 'ingest-poller' }),
   });
   if (opts.consume !== false) consumer.start();

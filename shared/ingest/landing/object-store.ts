@@ -2,35 +2,40 @@
  * Landing through the object store (the DuckDB engine, which has no S3 access offline): each object
  * is streamed from S3 (the exact version of the event: its versionId, or If-Match on its ETag), read
  * line by line within the ceilings (./lines.ts) and judged by the rules (../rules/judge.ts) as it is
- * read; the judged rows go to CSV files (./csv-sink.ts) that DuckDB's own reader appends inside the
- * load's transaction. Memory stays bounded by the ceilings, whatever the file.
+ * read, on a judge lane (./judge-lanes.ts: worker threads); the judged rows go to each lane's CSV files
+ * (./csv-sink.ts) that DuckDB's own reader appends inside the load's transaction. Memory stays bounded
+ * by the ceilings, whatever the file.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mapLimit } from '../../concurrency';
+import { config } from '../../config';
 import { classifyError, TransientError, UnreadableFileError } from '../../errors';
 import type { DatasetDecl } from '../../datasets/types';
 import { getObjectStream } from '../../storage/object-store';
 import type { Warehouse } from '../../warehouse/port';
 import { firstRecordTable } from '../ledger';
-import { createJudge, OUT_FATAL, OUT_QUARANTINE, OUT_ROW } from '../rules/judge';
-import type { JudgeSpec, SpecColumn } from '../rules/spec';
+import type { SpecColumn } from '../rules/spec';
 import { columnsOf } from '../schema';
 import { duckdbDialect } from '../../warehouse/dialect';
 import { newLoadId, type FlowContext, type Landing } from '../flow';
 import type { AppendCounts, FileUnit, LandedFile, LoadOutcome } from '../types';
-import { readLines } from './lines';
+import { judgeLanes, type Lane, type LaneBatch, type LaneFiles } from './judge-lanes';
 import { CsvSink, type SinkColumn, type SinkType } from './csv-sink';
 
-/** Objects read at once per batch: the reads overlap their I/O; judging is one thread anyway. */
+/** Objects read at once per batch: the reads overlap their I/O, the lanes their judging. */
 const READ_CONCURRENCY = 4;
 /** A missing object is retried this many deliveries (it may not be visible yet) before it is superseded. */
 const MISSING_RETRIES = 3;
 
-/** What a row stores after its values (./../schema.ts): its load and line. */
+/**
+ * What a CSV row carries after its values: its file's index in the batch (the insert maps it to the
+ * load id: a 36-character id repeated on every row was over half of the text written and parsed) and
+ * its line. The stored row has `_load_id` and `_line_number` (../schema.ts).
+ */
 const META: SinkColumn[] = [
-  { name: '_load_id', type: 'VARCHAR' },
+  { name: '_file', type: 'INTEGER' },
   { name: '_line_number', type: 'INTEGER' },
 ];
 
@@ -49,53 +54,72 @@ function sinkType(c: SpecColumn): SinkType {
 }
 
 interface Batch {
-  dir: string;
-  maxLineBytes: number;
-  tables: { name: string; sink: CsvSink; columns: { name: string; type: string; column: SpecColumn }[]; skip: boolean[] | null }[];
-  quarantine: CsvSink;
+  lanes: Lane[];
+  spec: LaneBatch;
+  /** Per table: its stored columns (the insert's select list). */
+  columns: { name: string; type: string; column: SpecColumn }[][];
+  /** Per lane, once closed: the files it wrote. */
+  written: LaneFiles[];
   counts: Map<string, AppendCounts>;
+  /** Load ids by file index (the `_file` of the CSV rows). */
+  files: string[];
+  /** Files being judged per lane (a new file goes to the least busy). */
+  busy: number[];
 }
 
 export class ObjectStoreLanding implements Landing {
   private batch: Batch | undefined;
 
+  constructor(private readonly threads = config().ingest.judgeThreads) {}
+
   async land(decl: DatasetDecl, units: FileUnit[], ctx: FlowContext): Promise<{ landed: LandedFile[]; decided: LoadOutcome[] }> {
     const landed: LandedFile[] = [];
     const decided: LoadOutcome[] = [];
     if (units.length === 0) return { landed, decided };
-    const spec = ctx.registry.spec(decl.name);
-    const batch = this.open(decl, ctx);
-    const results = await mapLimit(units, READ_CONCURRENCY, (unit) => this.read(unit, decl, spec, batch));
+    const batch = await this.open(decl, ctx);
+    const results = await mapLimit(units, READ_CONCURRENCY, (unit) => this.read(unit, decl, batch));
     for (const r of results) {
       if ('landed' in r) landed.push(r.landed);
       else decided.push(r.outcome);
     }
-    for (const t of batch.tables) await t.sink.close();
-    await batch.quarantine.close();
+    batch.written = await Promise.all(batch.lanes.map((lane) => lane.close(batch.spec.id)));
     return { landed, decided };
   }
 
-  private open(decl: DatasetDecl, ctx: FlowContext): Batch {
+  private async open(decl: DatasetDecl, ctx: FlowContext): Promise<Batch> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sp-ingest-${decl.name}-`));
-    const tables = decl.tables.map((t) => {
-      const all = columnsOf(duckdbDialect, ctx.registry, decl.name, t);
-      const columns = all.filter((c) => c.stored);
-      const sinkColumns: SinkColumn[] = [...columns.map((c) => ({ name: c.name, type: sinkType(c.column) })), ...META];
-      // the judge emits every declared column; a record id is not stored (the views compute it)
-      const skip = all.some((c) => !c.stored) ? all.map((c) => !c.stored) : null;
-      return { name: t.name, columns, skip, sink: new CsvSink(path.join(dir, `${t.name}.csv`), sinkColumns) };
-    });
-    const quarantine = new CsvSink(path.join(dir, 'quarantine.csv'), [
-      META[0]!,
-      { name: 'line_number', type: 'INTEGER' },
-      { name: 'raw_text', type: 'VARCHAR' },
-      { name: 'reason', type: 'VARCHAR' },
-    ]);
-    this.batch = { dir, maxLineBytes: ctx.registry.limits.maxLineBytes, tables, quarantine, counts: new Map() };
+    const columns = decl.tables.map((t) => columnsOf(duckdbDialect, ctx.registry, decl.name, t).filter((c) => c.stored));
+    const spec: LaneBatch = {
+      id: path.basename(dir),
+      dir,
+      spec: ctx.registry.spec(decl.name),
+      limits: ctx.registry.limits,
+      recordTable: decl.tables.findIndex((t) => t.name === firstRecordTable(decl)),
+      tables: decl.tables.map((t, i) => {
+        const all = columnsOf(duckdbDialect, ctx.registry, decl.name, t);
+        // the judge emits every declared column; a record id is not stored (the views compute it)
+        const skip = all.some((c) => !c.stored) ? all.map((c) => !c.stored) : null;
+        return { name: t.name, skip, columns: [...columns[i]!.map((c) => ({ name: c.name, type: sinkType(c.column) })), ...META] };
+      }),
+      quarantineColumns: [
+        META[0]!,
+        { name: 'line_number', type: 'INTEGER' },
+        { name: 'raw_text', type: 'VARCHAR' },
+        { name: 'reason', type: 'VARCHAR' },
+      ],
+    };
+    const lanes = [...judgeLanes(this.threads)];
+    this.batch = { lanes, spec, columns, written: [], counts: new Map(), files: [], busy: lanes.map(() => 0) };
+    try {
+      await Promise.all(lanes.map((lane) => lane.open(spec)));
+    } catch (err) {
+      await this.release();
+      throw err;
+    }
     return this.batch;
   }
 
-  private async read(unit: FileUnit, decl: DatasetDecl, spec: JudgeSpec, batch: Batch): Promise<{ landed: LandedFile } | { outcome: LoadOutcome }> {
+  private async read(unit: FileUnit, decl: DatasetDecl, batch: Batch): Promise<{ landed: LandedFile } | { outcome: LoadOutcome }> {
     const failed = (error: LoadOutcome['error'], note?: string): { outcome: LoadOutcome } => ({
       outcome: { unit, status: 'failed', rowsLoaded: 0, rowsQuarantined: 0, error, note },
     });
@@ -119,38 +143,19 @@ export class ObjectStoreLanding implements Landing {
       return superseded('the object changed after this event: the newer event carries the new content');
     }
     const loadId = newLoadId();
-    const counts: AppendCounts = { rows: 0, quarantined: 0, firstReason: undefined, fatal: undefined };
-    const recordTable = decl.tables.findIndex((t) => t.name === firstRecordTable(decl));
-    const tail = `,${CsvSink.text(loadId)},`;
-    const judge = createJudge(spec, (kind, t, line, values) => {
-      if (kind === OUT_ROW) {
-        const table = batch.tables[t]!;
-        table.sink.push(values, table.skip, tail + line);
-        if (t === recordTable) counts.rows++;
-      } else if (kind === OUT_QUARANTINE) {
-        counts.quarantined++;
-        counts.firstReason ??= values[1] as string;
-        batch.quarantine.push([loadId, line, values[0], values[1]]);
-      } else if (kind === OUT_FATAL) {
-        counts.fatal = values[0] as string;
-      }
-    });
-    const drain = async () => {
-      for (const t of batch.tables) await t.sink.drain();
-      await batch.quarantine.drain();
-    };
+    const fileIndex = batch.files.push(loadId) - 1;
+    const at = batch.busy.indexOf(Math.min(...batch.busy));
+    batch.busy[at]!++;
+    let counts: AppendCounts;
     try {
-      await readLines(object.body, unit.key, spec, (text, n) => judge.line(text, n), async () => {
-        if (judge.failed) throw new UnreadableFileError(`${unit.key}: ${counts.fatal}`);
-        await drain();
-      });
-      judge.end();
+      counts = await batch.lanes[at]!.judge(batch.spec.id, object.body, unit.key, fileIndex);
     } catch (err) {
       object.body.destroy();
       if (err instanceof UnreadableFileError) return failed(err);
       return failed(classifyError(err));
+    } finally {
+      batch.busy[at]!--;
     }
-    if (counts.fatal) return failed(new UnreadableFileError(`${unit.key}: ${counts.fatal}`));
     batch.counts.set(loadId, counts);
     return { landed: { unit, loadId, lastModified: object.lastModified ?? new Date(unit.eventTime) } };
   }
@@ -159,34 +164,44 @@ export class ObjectStoreLanding implements Landing {
     const batch = this.batch;
     if (!batch || landed.length === 0) return new Map();
     const ids = landed.map((f) => f.loadId);
-    const inIds = `_load_id in (${ids.map(() => '?').join(', ')})`;
-    const maxLine = batch.maxLineBytes;
-    for (const t of batch.tables) {
-      if (t.sink.rows === 0) continue;
-      const select = t.columns.map((c) => (c.column.type === 'decimal' ? `cast(${c.name} as ${c.type}) as ${c.name}` : c.name));
-      const cols = [...t.columns.map((c) => c.name), ...META.map((m) => m.name)];
+    // only the rows of files that landed whole: a file that failed half-way left rows in the CSV
+    const indexes = ids.map((id) => batch.files.indexOf(id));
+    const loadIdOf = `case _file ${indexes.map((i) => `when ${i} then ?`).join(' ')} end`;
+    const landedOnly = `_file in (${indexes.join(', ')})`;
+    const maxLine = batch.spec.limits.maxLineBytes;
+    for (const [t, table] of batch.spec.tables.entries()) {
+      const files = batch.written.map((w) => w.tables[t]!).filter((f) => f.rows > 0).map((f) => f.file);
+      if (files.length === 0) continue;
+      const stored = batch.columns[t]!;
+      const select = stored.map((c) => (c.column.type === 'decimal' ? `cast(${c.name} as ${c.type}) as ${c.name}` : c.name));
+      const cols = [...stored.map((c) => c.name), '_load_id', '_line_number'];
       await tx.execute(
-        `insert into raw.${t.name}_appended (${cols.join(', ')})
-         select ${[...select, ...META.map((m) => m.name)].join(', ')}
-           from ${t.sink.readCsv(maxLine)}
-          where ${inIds}`,
+        `insert into raw.${table.name}_appended (${cols.join(', ')})
+         select ${[...select, loadIdOf, '_line_number'].join(', ')}
+           from ${CsvSink.readCsv(files, table.columns, maxLine)}
+          where ${landedOnly}`,
         ids,
       );
     }
-    if (batch.quarantine.rows > 0) {
+    const quarantined = batch.written.map((w) => w.quarantine).filter((f) => f.rows > 0).map((f) => f.file);
+    if (quarantined.length > 0) {
       await tx.execute(
         `insert into raw.quarantine_appended (_load_id, dataset, line_number, raw_text, reason, fatal, quarantined_at)
-         select _load_id, ?, line_number, raw_text, reason, false, cast(? as timestamp)
-           from ${batch.quarantine.readCsv(maxLine)}
-          where ${inIds}`,
-        [decl.name, loadedAt, ...ids],
+         select ${loadIdOf}, ?, line_number, raw_text, reason, false, cast(? as timestamp)
+           from ${CsvSink.readCsv(quarantined, batch.spec.quarantineColumns, maxLine)}
+          where ${landedOnly}`,
+        [...ids, decl.name, loadedAt],
       );
     }
     return new Map(ids.map((id) => [id, batch.counts.get(id)!]));
   }
 
   async release(): Promise<void> {
-    if (this.batch) fs.rmSync(this.batch.dir, { recursive: true, force: true });
+    const batch = this.batch;
     this.batch = undefined;
+    if (!batch) return;
+    // a lane still open (land() failed half-way) lets go of its files first
+    if (batch.written.length === 0) await Promise.all(batch.lanes.map((lane) => lane.close(batch.spec.id).catch(() => undefined)));
+    fs.rmSync(batch.spec.dir, { recursive: true, force: true });
   }
 }
