@@ -58,6 +58,8 @@ interface PoolFile {
 }
 
 interface StepResult extends StepSummary {
+  /** CPU time of this process (every thread: JS, judge workers, DuckDB) over the step's window, in cores. */
+  cpu_cores_busy: number;
   lag_observed_ms: { p50: number; p95: number; p99: number };
   deliveries: { count: number; mean_records: number; mean_ms: number };
   drain_seconds: number;
@@ -287,7 +289,10 @@ async function runStaircase(o: {
       prefix = `load-c${o.concurrency}-r${rate}-`;
       const deliveriesBefore = stack.consumer.deliveries.length;
       const startedAt = Date.now();
+      const cpuBefore = process.cpuUsage();
       const put = await offer(s3, o.pool, prefix, rate, startedAt, o.stepMs, o.maxInFlight);
+      const cpu = process.cpuUsage(cpuBefore);
+      const cpuCores = (cpu.user + cpu.system) / 1000 / Math.max(1, Date.now() - startedAt);
       filesPut += put.length;
       linesPut += put.reduce((s, p) => s + p.lines, 0);
       const drainStart = Date.now();
@@ -335,6 +340,7 @@ async function runStaircase(o: {
             deliveries.reduce((s, d) => s + d.durationMs, 0) / Math.max(1, deliveries.length),
           ),
         },
+        cpu_cores_busy: round(cpuCores),
         drain_seconds: round(drainSeconds),
         drained,
         depth_sparkline: sparkline(
@@ -346,7 +352,7 @@ async function runStaircase(o: {
       o.say(
         `c=${o.concurrency} target ${rate}/s: put ${step.put_files_per_s}/s, loaded ${step.achieved_files_per_s}/s ` +
           `(${step.achieved_rows_per_s} tx/s), lag p50/p95 ${step.lag_ms.p50}/${step.lag_ms.p95} ms, ` +
-          `max depth ${step.depth_max}${step.saturated ? '  <- saturated' : ''}`,
+          `max depth ${step.depth_max}, ${step.cpu_cores_busy} cores busy${step.saturated ? '  <- saturated' : ''}`,
       );
       if (step.saturated && kneeAt === null) kneeAt = steps.length - 1;
       if (!drained) {
@@ -485,8 +491,8 @@ function renderMarkdown(r: {
         : `**Knee at ${k.knee_files_per_s} files/s offered**; largest sustained rate below it **${k.max_sustained_files_per_s} files/s** ` +
             `(${k.max_sustained_rows_per_s} transactions/s); peak service rate under overload ${k.peak_files_per_s} files/s.`,
       '',
-      '| offered files/s | PutObject files/s | loaded files/s | transactions/s | lag p50 / p95 / p99 (ms, loaded_at) | lag p95 observed (ms) | p95 first / last third (ms) | queue depth max (trend/s) | depth over the step | batches (mean files, ms) | verdict |',
-      '|---|---|---|---|---|---|---|---|---|---|---|',
+      '| offered files/s | PutObject files/s | loaded files/s | transactions/s | lag p50 / p95 / p99 (ms, loaded_at) | lag p95 observed (ms) | p95 first / last third (ms) | queue depth max (trend/s) | depth over the step | batches (mean files, ms) | CPU (cores busy) | verdict |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const s of run.steps) {
       const verdict = s.saturated
@@ -495,7 +501,7 @@ function renderMarkdown(r: {
       lines.push(
         `| ${s.target_files_per_s} | ${s.put_files_per_s}${s.generator_limited ? ' (generator-limited)' : ''} | ${s.achieved_files_per_s} | ${s.achieved_rows_per_s} | ` +
           `${s.lag_ms.p50} / ${s.lag_ms.p95} / ${s.lag_ms.p99} | ${s.lag_observed_ms.p95} | ${s.lag_p95_first_third_ms} / ${s.lag_p95_last_third_ms} | ` +
-          `${s.depth_max} (${s.depth_slope_per_s >= 0 ? '+' : ''}${s.depth_slope_per_s}) | \`${s.depth_sparkline}\` | ${s.deliveries.count} (${s.deliveries.mean_records}, ${s.deliveries.mean_ms}) | ${verdict}${s.drained ? '' : ', not drained'} |`,
+          `${s.depth_max} (${s.depth_slope_per_s >= 0 ? '+' : ''}${s.depth_slope_per_s}) | \`${s.depth_sparkline}\` | ${s.deliveries.count} (${s.deliveries.mean_records}, ${s.deliveries.mean_ms}) | ${s.cpu_cores_busy} of ${os.availableParallelism()} | ${verdict}${s.drained ? '' : ', not drained'} |`,
       );
     }
     const c = run.correctness;

@@ -371,6 +371,17 @@ export const INGEST_DURATION_BUDGET_FRACTION = 0.5;
 
 export type WriteDesign = 'append' | 'lock';
 
+/**
+ * PROJECT. A pipe-mode record whose file Snowpipe has not loaded yet is made visible again after 60 s,
+ * then 120 s, 240 s, 480 s, 900 s (ChangeMessageVisibility from the ingest function,
+ * shared/ingest/batch.ts pendingDelaySeconds), rather than after the queue's visibility timeout. LIMIT:
+ * every delivery counts toward the queue's maxReceiveCount (5), so a file Snowpipe has not loaded within
+ * 60 + 120 + 240 + 480 s = 15 min of its hand-off reaches the DLQ ("Using dead-letter queues",
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html);
+ * `npm run redrive` finishes it.
+ */
+export const PENDING_DELAYS_S = [60, 120, 240, 480, 900] as const;
+
 /** How many Snowflake statements a batch of one dataset runs, and which of them hold a lock. */
 export interface HotPath {
   /** COPY mode, one COPY (one more per 1,000 files above the first). */
@@ -383,12 +394,14 @@ export interface HotPath {
   pipeWaitS: number;
   /** Pipe mode, the delivery that finds the files landed and writes them. */
   pipeFinishStatements: number;
+  /** Pipe mode: how long a handed-off file's record stays away before its next delivery, s. */
+  pipeRedeliveryS: number;
 }
 
 /**
  * PROJECT. The two hot paths.
  *
- * `lock`, the path the issue found (shared/ingest/snowflake-loader.ts before the rewrite): triage,
+ * `lock`, the path the issue found (shared/ingest/snowflake-loader.ts before the rewrite, since removed): triage,
  * COPY, landed summary, rejected lines, then one transaction of 10 round trips (lock row UPDATE, triage,
  * clear previous, insert transactions, insert items, counts, delete landed lines, ledger rows,
  * begin/commit), so a batch holds the lock for 10 round trips plus its parse. Pipe mode: triage, one
@@ -396,13 +409,17 @@ export interface HotPath {
  * still pending return to the queue and the next delivery finishes them (triage, COPY_HISTORY, the two
  * checks and the 10-statement transaction).
  *
- * `append`, the path that replaces it (the lead's design for issue 15): triage (one ledger read), one
- * COPY into the landing table, BEGIN, one multi-table INSERT ALL from a JavaScript table function over
- * the landed lines, one count query, one ledger INSERT, COMMIT: 7 statements, none of them an UPDATE,
- * DELETE or MERGE, so no lock is held across batches or keys. Pipe mode: triage, a REFRESH per file and
- * one COPY_HISTORY read, then the finishing delivery: triage, COPY_HISTORY, BEGIN, INSERT ALL, count,
- * ledger INSERT, COMMIT. Replaced rows are deleted by a weekly compaction beside the rebuild.
- * Check these counts against shared/ingest once the new path lands.
+ * `append`, the path that replaced it (shared/ingest/flow.ts with shared/ingest/landing/stage.ts):
+ * triage (one ledger read), one COPY into the landing table, one read of the landed lines' counts,
+ * BEGIN, one multi-table INSERT ALL through the dataset's JavaScript table function, one count query,
+ * one ledger INSERT, COMMIT: 8 statements (a snapshot dataset reads the live snapshot too), none of
+ * them an UPDATE, DELETE or MERGE, so no lock is held across batches or keys
+ * (test/driver/snowflake-ingest.test.ts counts them against the executing fake). Pipe mode: the hand-off
+ * delivery runs triage, the landed-lines read, one COPY_HISTORY read and the pending ledger events
+ * (BEGIN, INSERT, COMMIT) besides a REFRESH per file; the record comes back after
+ * PENDING_DELAYS_S[0]; the finishing delivery runs triage, the landed-lines read, COPY_HISTORY, BEGIN,
+ * INSERT ALL, count, ledger INSERT, COMMIT. Replaced rows are deleted by a weekly compaction beside the
+ * rebuild.
  */
 export const HOT_PATHS: Record<WriteDesign, HotPath> = {
   lock: {
@@ -411,16 +428,19 @@ export const HOT_PATHS: Record<WriteDesign, HotPath> = {
     pipeHandOffStatements: 2 + 5,
     pipeWaitS: 20,
     pipeFinishStatements: 14,
+    // a still-pending file failed its record, which came back after the visibility timeout
+    pipeRedeliveryS: DEPLOYED.visibilityTimeoutS,
   },
   append: {
-    copyStatements: 7,
+    copyStatements: 8,
     lockHoldStatements: 0,
-    pipeHandOffStatements: 2,
+    pipeHandOffStatements: 6,
     pipeWaitS: 0,
-    pipeFinishStatements: 7,
+    pipeFinishStatements: 8,
+    pipeRedeliveryS: PENDING_DELAYS_S[0],
   },
 };
-/** PROJECT. HEAD requests in flight per batch (mapLimit(..., 8) in shared/ingest/snowflake-loader.ts). */
+/** PROJECT. HEAD requests in flight per batch (mapLimit(..., 8) in shared/ingest/landing/stage.ts). */
 export const HEAD_PARALLELISM = 8;
 /**
  * ASSUMPTION. Round trip of a small Snowflake statement from Lambda in the same region (compile,

@@ -558,7 +558,7 @@ function planMode(
       notes.push(
         'one ALTER PIPE ... REFRESH per file, which Snowflake says "is not intended for regular use"' +
           (deliveries > 1
-            ? `; Snowpipe takes about ${C.SNOWPIPE_TYPICAL_LATENCY_S} s and the hand-off follows it for ${C.HOT_PATHS[design].pipeWaitS} s, so every file waits the ${C.DEPLOYED.visibilityTimeoutS} s visibility timeout for the delivery that writes it`
+            ? `; Snowpipe takes about ${C.SNOWPIPE_TYPICAL_LATENCY_S} s and the hand-off follows it for ${C.HOT_PATHS[design].pipeWaitS} s, so every file waits ${C.HOT_PATHS[design].pipeRedeliveryS} s for the delivery that writes it`
             : ''),
       );
     }
@@ -605,11 +605,12 @@ function planMode(
     const snowflakeUsd = snowflakeCredits * input.creditUsd;
     const ingestUsd = lambdaUsd + sqsUsd + s3Usd + snowflakeUsd;
     const rebuildUsd = (rebuild.creditsPerWeek / 7) * input.creditUsd;
-    // worst lag: a full window, then the invocation; in pipe mode a file waits a visibility timeout
-    // for its second delivery and up to another window; with the lock, behind every other waiter
+    // worst lag: a full window, then the invocation; in pipe mode a file waits for its second delivery
+    // (the pending delay; with the lock, the visibility timeout) and up to another window; with the
+    // lock, behind every other waiter
     const worstLockWait = design === 'lock' ? Math.max(0, maxConcurrency - 1) * cost.lockHoldS : 0;
     const worstLagS =
-      window + (deliveries > 1 ? C.DEPLOYED.visibilityTimeoutS + window : 0) + cost.lambdaS + worstLockWait;
+      window + (deliveries > 1 ? C.HOT_PATHS[design].pipeRedeliveryS + window : 0) + cost.lambdaS + worstLockWait;
     plans.push({
       mode,
       design,

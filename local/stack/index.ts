@@ -1,7 +1,7 @@
 /**
  * The embedded local stack: the same handlers as AWS, with local adapters around them.
  *
- *   landing bucket (s3rver) --object created--> S3-shaped notification --> ingest queue (SQS API)
+ *   landing bucket (./s3-server.ts) --object created--> S3-shaped notification --> ingest queue (SQS API)
  *        --> poller (event source mapping) --> functions/ingest.handler --> DuckDB
  *   cron from serverless.yml --> functions/rebuild.handler, functions/transfer.handler (the delivery dispatcher)
  *   loopback warehouse endpoint --> npm run query, sls invoke local, CLIs (DuckDB has one writer)

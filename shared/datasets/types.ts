@@ -3,8 +3,8 @@
  * (CSV with a header, or JSON Lines), the fields with their types and rules, the raw tables the good
  * records become, and whether a newer file replaces the whole dataset (`snapshot`) or only what the
  * same key loaded before (`append`). Everything else follows from it: the quarantine rules
- * (shared/ingest/rules/), the raw DDL of both engines and the load SQL (shared/datasets/ddl.ts,
- * shared/ingest/landing/), the ledger entries. How to add one: docs/EXTENDING.md.
+ * (shared/ingest/rules/), the raw DDL of both engines (shared/ingest/schema.ts), the load SQL
+ * (shared/ingest/landing/), the ledger entries. How to add one: docs/EXTENDING.md.
  */
 
 /** Types of a field's value, and the raw column that holds it. */

@@ -2,8 +2,9 @@
 --
 -- lines_format reads every physical line of a file as ONE text column, whatever the dataset: no
 -- field splitting, no quoting, no escapes, no NULL markers, blank lines kept, so METADATA$FILE_ROW_NUMBER
--- is the physical line number. The row rules (JSON, CSV quoting, column counts, types) then run in SQL
--- and in the UDFs of 50_functions.sql, the same rules shared/ingest/parse.ts applies on DuckDB.
+-- is the physical line number. The row rules (JSON, CSV quoting, column counts, types) then run in the
+-- datasets' table functions (50_rules.sql, generated): the same rules, shared/ingest/rules/judge.ts, that
+-- Node applies on DuckDB.
 -- Nothing in a line can be rejected by this format except bytes that are not UTF-8; such a file is
 -- "not text" and fails as a whole, as it does on DuckDB. Compression is detected (gzip).
 -- https://docs.snowflake.com/en/sql-reference/sql/create-file-format#type-csv

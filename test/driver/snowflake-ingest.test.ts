@@ -228,6 +228,50 @@ describe('Snowflake ingest through the handler, statements executed', () => {
     expect(statuses).toEqual([{ status: 'loaded' }]);
   });
 
+  it('runs the same few statements for a batch of one file as for ten, and calls the rules once per line', async () => {
+    const day = (d: number) => `transactions/d=2024-06-${String(d).padStart(2, '0')}/t.json`;
+    for (let d = 1; d <= 11; d++) engine.put(day(d), FILES[TX_A]!, UPLOADED);
+    const statementsFor = async (keys: string[]) => {
+      const before = fake.sql().length;
+      expect((await ingest(keys)).batchItemFailures).toEqual([]);
+      return fake.sql().slice(before).filter((s) => !/^(alter session|select current_)/i.test(s));
+    };
+    const one = await statementsFor([day(1)]);
+    const ten = await statementsFor(Array.from({ length: 10 }, (_, i) => day(i + 2)));
+    // triage, COPY, BEGIN, INSERT ALL through the rules, counts, ledger events, COMMIT (ARCHITECTURE §5)
+    expect(ten.map((s) => s.split(/\s+/).slice(0, 2).join(' ').toLowerCase())).toEqual(
+      one.map((s) => s.split(/\s+/).slice(0, 2).join(' ').toLowerCase()),
+    );
+    expect(ten.length).toBeLessThanOrEqual(8);
+    expect(ten.filter((s) => /^copy into/i.test(s))).toHaveLength(1);
+    expect(ten.filter((s) => /^(update|delete|merge)\b/i.test(s))).toEqual([]);
+    // the table function runs once per landed line (4 per file): 11 files, 44 calls
+    const calls = [...engine.udtfRows].filter(([name]) => /judge_transactions$/.test(name)).reduce((n, [, c]) => n + c, 0);
+    expect(calls).toBe(11 * FILES[TX_A]!.split('\r\n').filter((_, i, a) => i < a.length - 1).length);
+  });
+
+  it('in pipe mode reads COPY_HISTORY once per batch and refreshes the pipe once per file', async () => {
+    process.env.INGEST_MODE = 'pipe';
+    resetConfig();
+    const recent = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    const keys = [1, 2, 3].map((d) => `transactions/d=2024-07-0${d}/t.json`);
+    for (const k of keys) engine.put(k, FILES[TX_A]!, recent);
+    const ev = event(keys);
+    const before = fake.sql().length;
+    expect((await createIngest()(ev)).batchItemFailures).toHaveLength(3); // all pending
+    const handOff = fake.sql().slice(before);
+    expect(handOff.filter((q) => /copy_history/i.test(q))).toHaveLength(1);
+    expect(handOff.filter((q) => /^alter pipe/i.test(q))).toHaveLength(3);
+    engine.runPipes();
+    const again = fake.sql().length;
+    expect((await createIngest()(ev)).batchItemFailures).toEqual([]);
+    const finish = fake.sql().slice(again);
+    expect(finish.filter((q) => /copy_history/i.test(q))).toHaveLength(1);
+    expect(finish.filter((q) => /^alter pipe/i.test(q))).toEqual([]);
+    expect(finish.filter((q) => /^insert all/i.test(q))).toHaveLength(1);
+    expect((await live('transactions')).map((r) => r._file_key)).toEqual(keys.flatMap((k) => [k, k]));
+  });
+
   it('loads what the local DuckDB path loads from the same files', async () => {
     // the local path's result for the same texts is the rules' output; the Snowflake rows must match
     await ingest([TX_A, TX_B, CUSTOMERS, PRODUCTS]);

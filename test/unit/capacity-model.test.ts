@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import * as C from '../../local/plan/constants';
+import { pendingDelaySeconds } from '../../shared/ingest/batch';
 import {
   batchCost,
   batchingWindowS,
@@ -63,6 +64,14 @@ describe('documented constants', () => {
     expect(C.LAMBDA_USD_PER_GB_SECOND_X86).toBe(0.0000166667);
     expect(C.LAMBDA_USD_PER_GB_SECOND_ARM64).toBe(0.0000133334);
     expect(C.LAMBDA_USD_PER_GB_SECOND).toBe(0.0000133334);
+  });
+
+  it('the pending delays are the ingest function\'s, and four of them fit before the DLQ', () => {
+    expect(C.PENDING_DELAYS_S.map((_, i) => pendingDelaySeconds(i + 1))).toEqual([...C.PENDING_DELAYS_S]);
+    // receives 1..5 are allowed (maxReceiveCount 5): the hand-off and four redeliveries, 15 minutes
+    const beforeDlq = C.PENDING_DELAYS_S.slice(0, C.DEPLOYED.maxReceiveCount - 1).reduce((a, b) => a + b, 0);
+    expect(beforeDlq).toBe(60 + 120 + 240 + 480);
+    expect(C.HOT_PATHS.append.pipeRedeliveryS).toBe(pendingDelaySeconds(1));
   });
 
   it('the PROJECT values are what serverless.yml and 00_account.sql deploy', () => {
@@ -147,18 +156,18 @@ describe('building blocks', () => {
 
   it('a batch on a Large: the small statements count 1/8 of a slot, 1/64 of its compute', () => {
     // append COPY, 100 files of 10 MB (0.01 GB) on a Large (8 credits/h, 64 threads, 64 small slots):
-    // statements 7; COPY 2 waves x (0.05 + 0.01 x 50.246809 = 0.55246809) = 1.10493618 s;
+    // statements 8; COPY 2 waves x (0.05 + 0.01 x 50.246809 = 0.55246809) = 1.10493618 s;
     // parse 1 GB x 0.0037234043 x 3600 / 8 = 1.67553191 s
     const c = batchCost('copy', 'append', 100, 0.01, 'Large');
-    expect(c.statements).toBe(7);
-    // warehouse wall 7 x 0.1 + 1.10493618 + 1.67553191
-    expect(c.warehouseS).toBeCloseTo(0.7 + 1.10493618 + 1.67553191, 6);
-    // compute: 0.7 / 64 + 100 x 0.55246809 / 64 + 1.67553191
-    expect(c.computeS).toBeCloseTo(0.7 / 64 + 55.246809 / 64 + 1.67553191, 6);
-    // slots (in whole statements): 0.7 / 8 + the COPY's and the INSERT's wall time
-    expect(c.slotS).toBeCloseTo(0.7 / 8 + 1.10493618 + 1.67553191, 6);
-    // Lambda: 0.05 + ceil(100/8) = 13 HEADs of 0.03 + 7 x 0.3 + COPY + parse
-    expect(c.lambdaS).toBeCloseTo(0.05 + 0.39 + 2.1 + 1.10493618 + 1.67553191, 6);
+    expect(c.statements).toBe(8);
+    // warehouse wall 8 x 0.1 + 1.10493618 + 1.67553191
+    expect(c.warehouseS).toBeCloseTo(0.8 + 1.10493618 + 1.67553191, 6);
+    // compute: 0.8 / 64 + 100 x 0.55246809 / 64 + 1.67553191
+    expect(c.computeS).toBeCloseTo(0.8 / 64 + 55.246809 / 64 + 1.67553191, 6);
+    // slots (in whole statements): 0.8 / 8 + the COPY's and the INSERT's wall time
+    expect(c.slotS).toBeCloseTo(0.8 / 8 + 1.10493618 + 1.67553191, 6);
+    // Lambda: 0.05 + ceil(100/8) = 13 HEADs of 0.03 + 8 x 0.3 + COPY + parse
+    expect(c.lambdaS).toBeCloseTo(0.05 + 0.39 + 2.4 + 1.10493618 + 1.67553191, 6);
     expect(c.lockHoldS).toBe(0);
   });
 
@@ -171,16 +180,17 @@ describe('building blocks', () => {
 
   it('a pipe-mode invocation is half new files (a REFRESH each) and half files coming back to be written', () => {
     // append pipe, 500 records of 0.01 MB files on an X-Small: Snowpipe's 60 s outlasts the 0 s hand-off,
-    // so each file is delivered twice: 250 REFRESH + 2 (triage, COPY_HISTORY) + 7 (finishing) = 259 statements;
-    // Lambda: 0.05 + ceil(500/8) = 63 HEADs x 0.03 + 259 x 0.3 + parse(250 x 1e-5 GB = 0.0025 GB:
+    // so each file is delivered twice: 250 REFRESH + 6 (hand-off: triage, landed lines, COPY_HISTORY, BEGIN,
+    // pending ledger INSERT, COMMIT) + 8 (finishing) = 264 statements;
+    // Lambda: 0.05 + ceil(500/8) = 63 HEADs x 0.03 + 264 x 0.3 + parse(250 x 1e-5 GB = 0.0025 GB:
     // 0.0025 x 0.0037234043 x 3600 / 1 = 0.03351064)
     const c = batchCost('pipe', 'append', 500, 0.00001, 'X-Small');
     expect(c.deliveriesPerFile).toBe(2);
     expect(c.refreshes).toBe(250);
-    expect(c.statements).toBe(259);
-    expect(c.lambdaS).toBeCloseTo(0.05 + 1.89 + 77.7 + 0.03351064, 6);
-    // only the 9 non-REFRESH statements run on the warehouse
-    expect(c.warehouseS).toBeCloseTo(0.9 + 0.03351064, 6);
+    expect(c.statements).toBe(264);
+    expect(c.lambdaS).toBeCloseTo(0.05 + 1.89 + 79.2 + 0.03351064, 6);
+    // only the 14 non-REFRESH statements run on the warehouse
+    expect(c.warehouseS).toBeCloseTo(1.4 + 0.03351064, 6);
   });
 
   it('the expected wait for the lock: M/D/1, unbounded at or past a full day', () => {
@@ -207,11 +217,11 @@ describe('building blocks', () => {
 describe('planIngest, append hot path (the default)', () => {
   it('1,000 files of 1 MB a day: worked through by hand', () => {
     // Prepare: 1,000 files/day -> 1000/86400 files/s; 300 s windows collect 3.4722222 files -> 288 invocations.
-    // One invocation (3.4722 files of 0.001 GB) on an X-Small: HEAD 1 round x 0.03; 7 statements x 0.3 = 2.1;
+    // One invocation (3.4722 files of 0.001 GB) on an X-Small: HEAD 1 round x 0.03; 8 statements x 0.3 = 2.4;
     // COPY 1 wave x 0.100246809; parse 0.0034722 GB x 0.0037234043 x 3600 = 0.04654255; + 0.05 overhead
-    //   -> 2.32678936 s. Warehouse busy: 7 x 0.1 + 0.100246809 + 0.04654255 = 0.84678936 s,
-    //   billed 288 x 60.84678936 = 17,523.87534 s = 4.86774315 h of X-Small = 4.86774315 credits.
-    // Cloud services: 288 x 7 x 5e-6 = 0.01008 credits, inside the allowance of 0.486774.
+    //   -> 2.62678936 s. Warehouse busy: 8 x 0.1 + 0.100246809 + 0.04654255 = 0.94678936 s,
+    //   billed 288 x 60.94678936 = 17,552.67534 s = 4.87574315 h of X-Small = 4.87574315 credits.
+    // Cloud services: 288 x 8 x 5e-6 = 0.01152 credits, inside the allowance of 0.487574.
     // Act
     const plan = planIngest({ filesPerDay: 1_000, mbPerFile: 1 });
     const copy = plan.modes.copy;
@@ -223,21 +233,21 @@ describe('planIngest, append hot path (the default)', () => {
     expect(copy.batchingWindowS).toBe(300);
     expect(copy.recordsPerInvocation).toBeCloseTo(3.4722222, 6);
     expect(copy.invocationsPerDay).toBeCloseTo(288, 9);
-    expect(copy.lambdaDurationS).toBeCloseTo(2.32678936, 6);
-    expect(copy.warehouse.busyPerBatchS).toBeCloseTo(0.84678936, 6);
-    expect(copy.warehouse.billedHoursPerDay).toBeCloseTo(17_523.87534 / 3600, 5);
-    expect(copy.cloudServices.credits).toBeCloseTo(0.01008, 9);
+    expect(copy.lambdaDurationS).toBeCloseTo(2.62678936, 6);
+    expect(copy.warehouse.busyPerBatchS).toBeCloseTo(0.94678936, 6);
+    expect(copy.warehouse.billedHoursPerDay).toBeCloseTo(17_552.67534 / 3600, 5);
+    expect(copy.cloudServices.credits).toBeCloseTo(0.01152, 9);
     expect(copy.cloudServices.billed).toBe(0);
-    expect(copy.snowflakeCredits).toBeCloseTo(4.86774315, 5);
+    expect(copy.snowflakeCredits).toBeCloseTo(4.87574315, 5);
     expect(copy.copyStatementsPerMinute).toBeCloseTo(288 / 1440, 9);
     expect(copy.lambdaMaxConcurrency).toBe(2); // the mapping's minimum
     // no lock, nothing to wait for
     expect(copy.serialisation.holdS).toBe(0);
     expect(term(copy, 'lock held').ratio).toBe(0);
-    // dollars: Snowflake 4.86774315 x $3; Lambda 288 x $0.2/1e6 + 288 x 2.32678936 GB-s x $0.0000133334 (arm64);
+    // dollars: Snowflake 4.87574315 x $3; Lambda 288 x $0.2/1e6 + 288 x 2.62678936 GB-s x $0.0000133334 (arm64);
     // SQS 22,700 x $0.4/1e6; S3 1,000 PUT x $0.005/1e3 + (1,000 GET + 1,000 HEAD) x $0.0004/1e3
-    expect(copy.usd.snowflake).toBeCloseTo(14.6032295, 4);
-    expect(copy.usd.lambda).toBeCloseTo(0.0000576 + 288 * 2.32678936 * 0.0000133334, 8);
+    expect(copy.usd.snowflake).toBeCloseTo(14.6272295, 4);
+    expect(copy.usd.lambda).toBeCloseTo(0.0000576 + 288 * 2.62678936 * 0.0000133334, 8);
     expect(copy.usd.sqs).toBeCloseTo(0.00908, 10);
     expect(copy.usd.s3).toBeCloseTo(0.0058, 10);
     expect(plan.gbPerDay).toBe(1);
@@ -245,18 +255,18 @@ describe('planIngest, append hot path (the default)', () => {
 
   it('its terms: every limit as demand / allowance, with the arithmetic', () => {
     const copy = planIngest({ filesPerDay: 1_000, mbPerFile: 1 }).modes.copy;
-    // Lambda budget: a full batch of 1,000 files: 0.05 + 125 HEAD rounds x 0.03 = 3.75 + 7 x 0.3 +
+    // Lambda budget: a full batch of 1,000 files: 0.05 + 125 HEAD rounds x 0.03 = 3.75 + 8 x 0.3 +
     // COPY 125 waves x 0.100246809 = 12.5308511 + parse 1 GB x 0.0037234043 x 3600 = 13.4042553
-    // -> 31.8351064 s of 150 s
-    expect(term(copy, 'Lambda budget').ratio).toBeCloseTo(31.8351064 / 150, 6);
-    // compute: 288/86400 x (0.7/8 + 3.4722222 x 0.100246809 / 8 + 0.04654255) against 70%
-    const compute = (288 / 86_400) * (0.0875 + (3.4722222 * 0.100246809) / 8 + 0.04654255);
+    // -> 32.1351064 s of 150 s
+    expect(term(copy, 'Lambda budget').ratio).toBeCloseTo(32.1351064 / 150, 6);
+    // compute: 288/86400 x (0.8/8 + 3.4722222 x 0.100246809 / 8 + 0.04654255) against 70%
+    const compute = (288 / 86_400) * (0.1 + (3.4722222 * 0.100246809) / 8 + 0.04654255);
     expect(term(copy, 'warehouse compute').ratio).toBeCloseTo(compute / 0.7, 8);
-    // slots: 288/86400 x (0.7/1 + 0.100246809 + 0.04654255) / 8 against 70%
-    expect(term(copy, 'statement slots').ratio).toBeCloseTo(((288 / 86_400) * 0.84678936) / 8 / 0.7, 8);
-    // concurrency: 288/86400 x 2.32678936 = 0.00775596 against MaximumConcurrency 2, and the account's 1,000
-    expect(term(copy, 'mapping concurrency').ratio).toBeCloseTo(0.00775596 / 2, 7);
-    expect(term(copy, 'account concurrency').ratio).toBeCloseTo(0.00775596 / 1_000, 9);
+    // slots: 288/86400 x (0.8/1 + 0.100246809 + 0.04654255) / 8 against 70%
+    expect(term(copy, 'statement slots').ratio).toBeCloseTo(((288 / 86_400) * 0.94678936) / 8 / 0.7, 8);
+    // concurrency: 288/86400 x 2.62678936 = 0.00875596 against MaximumConcurrency 2, and the account's 1,000
+    expect(term(copy, 'mapping concurrency').ratio).toBeCloseTo(0.00875596 / 2, 7);
+    expect(term(copy, 'account concurrency').ratio).toBeCloseTo(0.00875596 / 1_000, 9);
     // payload: 1,000 records x 2,000 bytes / 6,291,456
     expect(term(copy, 'invocation payload').ratio).toBeCloseTo(2_000_000 / 6_291_456, 9);
     // rebuild (below): 570.3125 s of 720 s
@@ -264,29 +274,30 @@ describe('planIngest, append hot path (the default)', () => {
     expect(copy.feasible).toBe(true);
   });
 
-  it('pipe mode: two deliveries a file, so its lag is a visibility timeout plus two windows', () => {
+  it('pipe mode: two deliveries a file, so its lag is the first pending delay plus two windows', () => {
     // 1,000 files of 1 MB: 2,000 records a day (0.0231481/s); the 300 s window collects 6.944444 records,
     // half new (3.4722 REFRESH) and half written. One invocation: 0.05 + 1 HEAD round x 0.03 +
-    // (2 + 3.4722222 + 7) x 0.3 = 3.74166667 + parse 0.04654255 -> 3.86820922 s.
-    // Worst lag: 300 window + 1,860 visibility timeout + 300 window + 3.86820922
+    // (6 + 3.4722222 + 8) x 0.3 = 5.24166667 + parse 0.04654255 -> 5.36820922 s.
+    // Worst lag: 300 window + 60 s pending delay (the record comes back, not after the 1,860 s visibility
+    // timeout) + 300 window + 5.36820922
     const pipe = planIngest({ filesPerDay: 1_000, mbPerFile: 1 }).modes.pipe;
     expect(pipe.deliveriesPerFile).toBe(2);
     expect(pipe.recordsPerInvocation).toBeCloseTo(6.9444444, 6);
     expect(pipe.invocationsPerDay).toBeCloseTo(288, 9);
-    expect(pipe.lambdaDurationS).toBeCloseTo(3.86820922, 6);
-    expect(pipe.worstLagS).toBeCloseTo(2_463.86820922, 5);
+    expect(pipe.lambdaDurationS).toBeCloseTo(5.36820922, 6);
+    expect(pipe.worstLagS).toBeCloseTo(665.36820922, 5);
     // the REFRESHes are LISTs on our bucket (ASSUMPTION: one each): 1,000 a day
     expect(pipe.s3.listRequests).toBeCloseTo(1_000, 9);
   });
 
   it('pipe mode: the REFRESHes are cloud services, billed beyond 10% of the warehouse credits', () => {
-    // 10^7 files of 1.024 MB: 2e7 records; batches of 500 (1,000 would take 521 x 0.3 = 156 s) ->
-    // 40,000 invocations of 250 + 2 + 7 = 259 statements: 40,000 x 259 x 5e-6 = 51.8 credits a day
+    // 10^7 files of 1.024 MB: 2e7 records; batches of 500 (1,000 would take 514 x 0.3 = 154 s > 150 s) ->
+    // 40,000 invocations of 250 + 6 + 8 = 264 statements: 40,000 x 264 x 5e-6 = 52.8 credits a day
     const pipe = planIngest({ filesPerDay: 1e7, mbPerFile: 1.024 }).modes.pipe;
     expect(pipe.batchSize).toBe(500);
     expect(pipe.invocationsPerDay).toBeCloseTo(40_000, 6);
-    expect(pipe.cloudServices.credits).toBeCloseTo(51.8, 6);
-    expect(pipe.cloudServices.billed).toBeCloseTo(Math.max(0, 51.8 - 0.1 * pipe.warehouse.credits), 9);
+    expect(pipe.cloudServices.credits).toBeCloseTo(52.8, 6);
+    expect(pipe.cloudServices.billed).toBeCloseTo(Math.max(0, 52.8 - 0.1 * pipe.warehouse.credits), 9);
     expect(pipe.snowflakeCredits).toBeCloseTo(
       pipe.warehouse.credits + 10_240 * 0.0037 + pipe.cloudServices.billed,
       9,
@@ -296,16 +307,16 @@ describe('planIngest, append hot path (the default)', () => {
   it('the deployed settings at 10 million files a day: 5 concurrent invocations are not enough', () => {
     // 1e7 files of 0.0001 MB with batch 10 / 5 s / MaximumConcurrency 5: 115.74 files/s fill 10 at once ->
     // 1e6 invocations a day (11.574/s). On a Small (16 threads, one COPY wave):
-    // 0.05 + 2 HEAD rounds x 0.03 + 7 x 0.3 + (0.05 + 1e-7 x 50.246809) + parse (1e-6 GB x 0.0037234043 x 3600 / 2)
-    // = 2.26001174 s; needed 11.574074 x 2.26001174 = 26.1575 against 5
+    // 0.05 + 2 HEAD rounds x 0.03 + 8 x 0.3 + (0.05 + 1e-7 x 50.246809) + parse (1e-6 GB x 0.0037234043 x 3600 / 2)
+    // = 2.56001174 s; needed 11.574074 x 2.56001174 = 29.6297 against 5
     const copy = planIngest(deployedInput({ filesPerDay: 1e7, mbPerFile: 0.0001 })).modes.copy;
     expect(copy.batchSize).toBe(10);
     expect(copy.lambdaMaxConcurrency).toBe(5);
     expect(copy.warehouse.size).toBe('Small');
     expect(copy.invocationsPerDay).toBeCloseTo(1e6, 6);
-    expect(copy.lambdaConcurrencyNeeded).toBeCloseTo((1e6 / 86_400) * 2.26001174, 4);
+    expect(copy.lambdaConcurrencyNeeded).toBeCloseTo((1e6 / 86_400) * 2.56001174, 4);
     expect(copy.ingestBinding.name).toBe('mapping concurrency');
-    expect(copy.ingestBinding.ratio).toBeCloseTo(26.1575 / 5, 3);
+    expect(copy.ingestBinding.ratio).toBeCloseTo(29.6297 / 5, 3);
     expect(copy.ingestFeasible).toBe(false);
     // and on a new account's 10 concurrent executions (observed) it would not fit either
     const fresh = planIngest({

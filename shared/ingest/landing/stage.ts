@@ -68,6 +68,13 @@ export function utcSecond(d: Date): string {
   return d.toISOString().slice(0, 19).replace('T', ' ');
 }
 
+type HistoryRow = {
+  file_name: string;
+  status: string;
+  last_load_time: string | null;
+  first_error_message: string | null;
+};
+
 interface Candidate {
   unit: FileUnit;
   lastModified: Date;
@@ -188,7 +195,18 @@ export class StageLanding implements Landing {
         else fail(c.unit, new TransientError(`${c.unit.key}: no landed lines for Last-Modified ${at} UTC after COPY ... FORCE`));
       }
     }
-    for (const c of viaPipe) await this.pipe(decl, c, versions, ready, decided);
+    if (viaPipe.length > 0) {
+      let history: Map<string, HistoryRow[]> | undefined;
+      try {
+        history = await this.pipeHistory(viaPipe);
+      } catch (err) {
+        const error = classifyError(err);
+        for (const c of viaPipe) fail(c.unit, error);
+      }
+      if (history) {
+        for (const c of viaPipe) await this.pipe(decl, c, versions, history.get(`${c.unit.bucket}/${c.unit.key}`) ?? [], ready, decided);
+      }
+    }
 
     for (const { c, linesModified } of ready) {
       const loadId = newLoadId();
@@ -280,6 +298,24 @@ export class StageLanding implements Landing {
     return undefined;
   }
 
+  /** COPY_HISTORY of the pipe-mode files, one query per bucket and 200 keys (not one per file). */
+  private async pipeHistory(list: Candidate[]): Promise<Map<string, HistoryRow[]>> {
+    const out = new Map<string, HistoryRow[]>();
+    const byBucket = new Map<string, string[]>();
+    for (const c of list) byBucket.set(c.unit.bucket, [...(byBucket.get(c.unit.bucket) ?? []), c.unit.key]);
+    for (const [bucket, keys] of byBucket) {
+      const unique = [...new Set(keys)];
+      for (let i = 0; i < unique.length; i += 200) {
+        const q = copyHistorySql(this.names, bucket, unique.slice(i, i + 200));
+        for (const r of await this.wh.query<HistoryRow>(q.sql, q.binds)) {
+          const id = `${bucket}/${stagePath(String(r.file_name))}`;
+          out.set(id, [...(out.get(id) ?? []), r]);
+        }
+      }
+    }
+    return out;
+  }
+
   /**
    * Pipe mode: a file Snowpipe finished is appended from its landed lines; otherwise the pipe is asked
    * for it and the record is handed back to SQS (pending), to be finished on a later delivery.
@@ -288,14 +324,14 @@ export class StageLanding implements Landing {
     decl: DatasetDecl,
     c: Candidate,
     versions: Map<string, { lines: number; nul: number }>,
+    rows: HistoryRow[],
     ready: { c: Candidate; linesModified: string }[],
     decided: LoadOutcome[],
   ): Promise<void> {
     const at = utcSecond(c.lastModified);
     try {
-      const q = copyHistorySql(this.names, c.unit.bucket, [c.unit.key]);
-      const history = (await this.wh.query<{ file_name: string; status: string; last_load_time: string | null; first_error_message: string | null }>(q.sql, q.binds))
-        .filter((r) => stagePath(String(r.file_name)) === c.unit.key && r.last_load_time !== null && String(r.last_load_time) >= at);
+      // rows come ordered by last_load_time; only loads of this version (at or after its Last-Modified)
+      const history = rows.filter((r) => r.last_load_time !== null && String(r.last_load_time) >= at);
       const latest = history[history.length - 1];
       const status = latest ? normaliseStatus(String(latest.status)) : undefined;
       const found = versions.get(`${c.unit.key}\u0000${at}`);

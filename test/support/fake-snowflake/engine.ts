@@ -62,6 +62,8 @@ export class SnowflakeEngine implements StatementEngine {
   readonly loads: LoadRecord[] = [];
   /** Files asked for by ALTER PIPE ... REFRESH, not loaded yet. */
   readonly pipeQueue: { pipe: string; key: string }[] = [];
+  /** Rows each JavaScript table function was called with (processRow calls), by its name as written. */
+  readonly udtfRows = new Map<string, number>();
   /** (key, checksum) pairs COPY loaded into the landing table: its load metadata. */
   private readonly loadMetadata = new Set<string>();
   private readonly functions = new Map<string, JsFunction>();
@@ -352,6 +354,7 @@ export class SnowflakeEngine implements StatementEngine {
       );
       for (const l of lines) input.push({ LINE: l.line, LINE_NUMBER: Number(l.line_number), _LOAD_ID: file._load_id });
     }
+    this.udtfRows.set(fn.toLowerCase(), (this.udtfRows.get(fn.toLowerCase()) ?? 0) + input.length);
     const { rows } = runJavascriptUdtf(f.body, {
       args: f.args,
       returns: f.returns,
