@@ -14,6 +14,10 @@ const BENCHMARKS: Record<string, { file: string; about: string }> = {
     file: './load',
     about: 'steady streams at increasing rates until the knee (throughput, queue depth, lag)',
   },
+  hostile: {
+    file: './hostile',
+    about: 'peak RSS of the stack ingesting hostile files (gzip bombs, huge lines) against a ceiling',
+  },
 };
 
 function usage(): string {

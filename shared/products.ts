@@ -27,7 +27,7 @@ export interface Product {
   category: Category;
 }
 
-/** The catalogue of the original generator (../shared/fixtures/original-generator-3m/products.csv). */
+/** The catalogue of the original generator (test/fixtures/original-generator-3m/products.csv). */
 export const PRODUCTS: readonly Product[] = [
   { productId: 'P01', description: 'detergent', category: 'house' },
   { productId: 'P02', description: 'kitchen roll', category: 'house' },

@@ -180,20 +180,12 @@ export async function rebuild(options: RebuildOptions = {}): Promise<RebuildResu
     return first;
   }
   const claim = claimed.claim;
-  claim.keepAlive();
-  try {
+  return claim.settle(async () => {
     await ensureRunsTable(wh);
     for (const dead of claimed.abandoned) await markAbandoned(wh, dead.runId, clock(), log);
     await recordStart(wh, { runId, started, snapshotDate });
-    const result = await rebuildClaimed({ ...options, runId, snapshotDate, publish, pseudonymise, bucket }, wh, started, clock, log, claim);
-    await claim.succeed(result);
-    return result;
-  } catch (err) {
-    await claim.fail(err);
-    throw err;
-  } finally {
-    claim.stop();
-  }
+    return rebuildClaimed({ ...options, runId, snapshotDate, publish, pseudonymise, bucket }, wh, started, clock, log, claim);
+  });
 }
 
 async function rebuildClaimed(

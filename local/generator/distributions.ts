@@ -1,7 +1,7 @@
 /**
  * The documented distributions of the sample data: those of the original Python generator
- * (`input_data_generator/data_generator.py`, described in ../shared/seeds/002 and reproduced in
- * ../shared/fixtures/original-generator-3m/). See docs/data-generator.md for the full description.
+ * (`input_data_generator/data_generator.py`; a sample of its output is in
+ * test/fixtures/original-generator-3m/). See docs/data-generator.md for the full description.
  *
  * - Customers `C1..Cn`, loyalty score uniform in 1..10.
  * - Each customer buys on a fixed number of distinct days, chosen uniformly among

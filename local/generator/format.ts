@@ -1,6 +1,6 @@
 /**
  * Byte formats of the original Python generator, so our files are indistinguishable from its output
- * (../shared/fixtures/original-generator-3m/):
+ * (test/fixtures/original-generator-3m/):
  * - CSVs from Python's `csv.writer` defaults: `\r\n` line ends, fields quoted only when they must be
  *   (QUOTE_MINIMAL), quotes doubled. https://docs.python.org/3/library/csv.html#csv.Dialect
  * - JSON Lines from `json.dumps(obj) + "\n"` with default settings: `", "` and `": "` separators, keys

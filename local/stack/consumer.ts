@@ -18,6 +18,9 @@ import {
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Logger } from '../../shared/logger';
 
+/** The local invocation's default timeout (the deployed ingest function has 300 s: serverless.yml ingestTimeout). */
+const INVOCATION_TIMEOUT_MS = 120_000;
+
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
 
 export interface ConsumerOptions {
@@ -32,6 +35,8 @@ export interface ConsumerOptions {
   idleMs?: number;
   /** Concurrent pollers, like the event source mapping's maximum concurrency (default 1). */
   concurrency?: number;
+  /** The invocation's timeout: what context.getRemainingTimeInMillis() runs down from (default 120 s). */
+  invocationTimeoutMs?: number;
   log: Logger;
 }
 
@@ -180,6 +185,8 @@ export class QueueConsumer {
 
   private context(): Context {
     const id = `local-${++this.invocation}`;
+    // like Lambda's: the time left of the invocation's timeout, running down
+    const endsAt = Date.now() + (this.opts.invocationTimeoutMs ?? INVOCATION_TIMEOUT_MS);
     return {
       callbackWaitsForEmptyEventLoop: false,
       functionName: 'shopping-patterns-local-ingest',
@@ -189,7 +196,7 @@ export class QueueConsumer {
       awsRequestId: id,
       logGroupName: '/aws/lambda/shopping-patterns-local-ingest',
       logStreamName: 'local',
-      getRemainingTimeInMillis: () => 120_000,
+      getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()),
       done: () => undefined,
       fail: () => undefined,
       succeed: () => undefined,

@@ -66,6 +66,8 @@ export interface StackOptions {
    * deployed ingestMaxConcurrency (5), so the local stack loads files as concurrently as Lambda does.
    */
   concurrency?: number;
+  /** The ingest invocation's timeout, as Lambda's context counts it down (default 120 s). */
+  invocationTimeoutMs?: number;
   log?: Logger;
 }
 
@@ -184,6 +186,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     batchSize: opts.batchSize ?? cfg.queue.batchSize,
     batchWindowMs: opts.batchWindowMs ?? 500,
     concurrency: opts.concurrency ?? DEPLOYED.maximumConcurrency,
+    invocationTimeoutMs: opts.invocationTimeoutMs,
     log: log.child({ component: 'ingest-poller' }),
   });
   if (opts.consume !== false) consumer.start();

@@ -57,6 +57,11 @@ export interface DeliveryTarget {
   kmsKeyArn?: string;
 }
 
+/** The target a named destination describes. */
+export function destinationTarget(d: Destination): DeliveryTarget {
+  return { name: d.name, bucket: d.bucket, region: d.region, ownerAccountId: d.account_id, access: d.access, kmsKeyArn: d.kms_key_arn };
+}
+
 /** The operations a delivery sends; anything else through a delivery client is a bug, refused. */
 const ALLOWED = [
   HeadBucketCommand,

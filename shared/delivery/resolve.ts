@@ -24,7 +24,7 @@ import {
   type ParsedTransferRequest,
   type TransferRequestInput,
 } from '../transfer/request';
-import { ownAccountId, type DeliveryTarget } from './client';
+import { destinationTarget, ownAccountId, type DeliveryTarget } from './client';
 import type { Destination } from './destination';
 import { destinationStore, type DestinationStore } from './store';
 
@@ -129,13 +129,6 @@ function fromDestination(input: TransferRequestInput, d: Destination, cfg: Confi
   return {
     input,
     req,
-    target: {
-      name: d.name,
-      bucket: d.bucket,
-      region: d.region,
-      ownerAccountId: d.account_id,
-      access: d.access,
-      kmsKeyArn: d.kms_key_arn,
-    },
+    target: destinationTarget(d),
   };
 }

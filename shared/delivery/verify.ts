@@ -25,7 +25,7 @@ import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { config, type Config } from '../config';
 import { errorMessage } from '../errors';
-import { checkTarget, deliveryClient, stsClient, targetError, type DeliveryTarget } from './client';
+import { checkTarget, deliveryClient, destinationTarget, stsClient, targetError } from './client';
 import type { Destination } from './destination';
 import { destinationStore, type DestinationStore } from './store';
 
@@ -76,14 +76,7 @@ export async function verifyDestination(name: string, opts: VerifyOptions = {}):
   }
   checks.push({ check: 'record', ok: true, detail: `valid (${store.where})` });
   const d = destination;
-  const target: DeliveryTarget = {
-    name: d.name,
-    bucket: d.bucket,
-    region: d.region,
-    ownerAccountId: d.account_id,
-    access: d.access,
-    kmsKeyArn: d.kms_key_arn,
-  };
+  const target = destinationTarget(d);
   const sts = opts.sts ?? stsClient(cfg);
   const delivery = deliveryClient(target, { config: cfg, s3: opts.s3, sts, sessionName: `sp-verify-${d.name}` });
 

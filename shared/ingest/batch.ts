@@ -138,6 +138,7 @@ export async function processBatch(records: readonly SqsRecordLike[], deps: Batc
           guard: deps.guard ?? DEFAULT_GUARD,
           log,
           remainingMs: deps.remainingMs,
+          reserveMs: reserve,
         });
       } catch (err) {
         // the flow could not even start (warehouse down): every file of this dataset fails

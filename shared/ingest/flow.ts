@@ -49,6 +49,8 @@ export interface FlowContext {
   log: Logger;
   /** Milliseconds left before the function must have answered; undefined: no deadline. */
   remainingMs?: () => number;
+  /** Milliseconds kept back from remainingMs for the load's transaction (INGEST_DEADLINE_RESERVE_SECONDS). */
+  reserveMs?: number;
   now?: () => Date;
 }
 

@@ -3,7 +3,7 @@
  * template engine: `{{ name }}` is replaced by a value computed here from one typed context, an
  * unknown name is an error, and every value is unit-tested as text.
  *
- * The category list comes from `CATEGORIES` in shared/catalogue.ts (one list, one place); this is
+ * The category list comes from `CATEGORIES` in shared/products.ts (one list, one place); this is
  * how the models get one `<category>_amount` column per category and the data tests the accepted
  * values without a second copy of the list.
  */

@@ -348,6 +348,21 @@ export class RunClaim {
       .catch((err: unknown) => this.log.warn('could not record the failed run claim', { error: errorMessage(err) }));
   }
 
+  /** Run the claimed work with the lease kept alive; record its result or its failure (and rethrow). */
+  async settle<T>(work: () => Promise<T>): Promise<T> {
+    this.keepAlive();
+    try {
+      const result = await work();
+      await this.succeed(result);
+      return result;
+    } catch (err) {
+      await this.fail(err);
+      throw err;
+    } finally {
+      this.stop();
+    }
+  }
+
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;

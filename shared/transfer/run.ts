@@ -140,8 +140,7 @@ export async function transferData(
   const claim = claimed.claim;
   for (const dead of claimed.abandoned) log.warn('took over from a run that died', { deadRunId: dead.runId });
   log = log.child({ holder: claim.holder });
-  claim.keepAlive();
-  try {
+  return claim.settle(async () => {
     // a run asked for through the API or a schedule has its row already; others get one here
     await recordRun(
       wh,
@@ -158,15 +157,8 @@ export async function transferData(
       },
       now(),
     );
-    const result = await transferClaimed({ req, table, cfg, now, runId, runPrefix, log, wh, deps, claim, client: delivery.client, target });
-    await claim.succeed(result);
-    return result;
-  } catch (err) {
-    await claim.fail(err);
-    throw err;
-  } finally {
-    claim.stop();
-  }
+    return transferClaimed({ req, table, cfg, now, runId, runPrefix, log, wh, deps, claim, client: delivery.client, target });
+  });
 }
 
 async function transferClaimed(ctx: {

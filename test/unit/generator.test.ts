@@ -1,6 +1,6 @@
 /**
  * The sample data generator against the documented behaviour of the original generator
- * (docs/data-generator.md, ../shared/seeds/002) and the byte format of its real output
+ * (docs/data-generator.md) and the byte format of its real output
  * (test/fixtures/original-generator-3m/, from the handbook). Expected values are computed here from the documented
  * parameters, never taken from the generator's own output.
  */

@@ -44,8 +44,11 @@ export interface LaneFiles {
 
 export interface Lane {
   open(batch: LaneBatch): Promise<void>;
-  /** Judge one object's bytes as file `fileIndex` of the batch. Throws UnreadableFileError for a fatal verdict. */
-  judge(batchId: string, body: AsyncIterable<Buffer>, key: string, fileIndex: number): Promise<AppendCounts>;
+  /**
+   * Judge one object's bytes as file `fileIndex` of the batch. Throws UnreadableFileError for a fatal
+   * verdict; when `signal` aborts, stops reading and throws.
+   */
+  judge(batchId: string, body: AsyncIterable<Buffer>, key: string, fileIndex: number, signal?: AbortSignal): Promise<AppendCounts>;
   close(batchId: string): Promise<LaneFiles>;
 }
 
@@ -70,7 +73,7 @@ export class InlineLane implements Lane {
     });
   }
 
-  async judge(batchId: string, body: AsyncIterable<Buffer>, key: string, fileIndex: number): Promise<AppendCounts> {
+  async judge(batchId: string, body: AsyncIterable<Buffer>, key: string, fileIndex: number, signal?: AbortSignal): Promise<AppendCounts> {
     const open = this.batches.get(batchId);
     if (!open) throw new TransientError(`judge lane ${this.index}: batch ${batchId} is not open`);
     const { batch, sinks, quarantine } = open;
@@ -89,11 +92,22 @@ export class InlineLane implements Lane {
       }
     });
     const source = body instanceof Readable ? body : Readable.from(body, { objectMode: false });
-    await readLines(source, key, batch.limits, (text, n) => judge.line(text, n), async () => {
-      if (judge.failed) throw new UnreadableFileError(`${key}: ${counts.fatal}`);
-      for (const s of sinks) await s.drain();
-      await quarantine.drain();
-    });
+    // An abort stops the file at the next chunk of text. Destroying the source alone is not enough: a
+    // gzip may already have handed all its bytes to the inflater, which goes on producing lines.
+    const stopped = () => new TransientError(`${key}: reading stopped (${String(signal?.reason ?? 'aborted')})`);
+    const stop = () => source.destroy(stopped());
+    if (signal?.aborted) stop();
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      await readLines(source, key, batch.limits, (text, n) => judge.line(text, n), async () => {
+        if (signal?.aborted) throw stopped();
+        if (judge.failed) throw new UnreadableFileError(`${key}: ${counts.fatal}`);
+        for (const s of sinks) await s.drain();
+        await quarantine.drain();
+      });
+    } finally {
+      signal?.removeEventListener('abort', stop);
+    }
     judge.end();
     if (counts.fatal) throw new UnreadableFileError(`${key}: ${counts.fatal}`);
     return counts;
@@ -185,8 +199,16 @@ class WorkerLane implements Lane {
     return this.call<LaneFiles>({ op: 'close', batchId }).result;
   }
 
-  async judge(batchId: string, body: AsyncIterable<Buffer>, key: string, fileIndex: number): Promise<AppendCounts> {
+  async judge(batchId: string, body: AsyncIterable<Buffer>, key: string, fileIndex: number, signal?: AbortSignal): Promise<AppendCounts> {
     const { id: task, result } = this.call<AppendCounts>({ op: 'judge', batchId, key, fileIndex });
+    // an abort reaches the worker whether or not all the bytes were sent (it may still be inflating them)
+    const abort = () => {
+      if (!this.dead) this.worker.postMessage({ op: 'abort', task, message: `${key}: reading stopped (${String(signal?.reason ?? 'aborted')})` });
+      if (body instanceof Readable) body.destroy();
+    };
+    if (signal?.aborted) abort();
+    signal?.addEventListener('abort', abort, { once: true });
+    result.finally(() => signal?.removeEventListener('abort', abort)).catch(() => undefined);
     let settled = false;
     result.then(
       () => (settled = true),

@@ -18,7 +18,7 @@ type Message =
 
 const port = parentPort!;
 const lane = new InlineLane((workerData as { index: number }).index);
-const streams = new Map<number, { source: Readable; owed: boolean }>();
+const streams = new Map<number, { source: Readable; owed: boolean; abort: AbortController }>();
 
 const reply = (id: number, work: Promise<unknown>) =>
   work.then(
@@ -39,6 +39,7 @@ port.on('message', (m: Message) => {
       const task = m.id;
       const entry = {
         owed: false,
+        abort: new AbortController(),
         source: new Readable({
           highWaterMark: 1 << 20,
           read() {
@@ -50,7 +51,7 @@ port.on('message', (m: Message) => {
         }),
       };
       streams.set(task, entry);
-      void reply(task, lane.judge(m.batchId, entry.source, m.key, m.fileIndex).finally(() => {
+      void reply(task, lane.judge(m.batchId, entry.source, m.key, m.fileIndex, entry.abort.signal).finally(() => {
         streams.delete(task);
         entry.source.destroy();
       }));
@@ -67,8 +68,11 @@ port.on('message', (m: Message) => {
     case 'end':
       streams.get(m.task)?.source.push(null);
       return;
-    case 'abort':
-      streams.get(m.task)?.source.destroy(new Error(m.message));
+    case 'abort': {
+      const entry = streams.get(m.task);
+      entry?.abort.abort(m.message);
+      entry?.source.destroy(new Error(m.message));
       return;
+    }
   }
 });

@@ -77,7 +77,10 @@ export class ObjectStoreLanding implements Landing {
     const decided: LoadOutcome[] = [];
     if (units.length === 0) return { landed, decided };
     const batch = await this.open(decl, ctx);
-    const results = await mapLimit(units, READ_CONCURRENCY, (unit) => this.read(unit, decl, batch));
+    // a file still being read when the invocation has only its reserve left fails alone (its reason in
+    // the ledger), so the files beside it load instead of the whole batch timing out
+    const readBy = ctx.remainingMs ? Date.now() + ctx.remainingMs() - (ctx.reserveMs ?? 0) : undefined;
+    const results = await mapLimit(units, READ_CONCURRENCY, (unit) => this.read(unit, decl, batch, readBy));
     for (const r of results) {
       if ('landed' in r) landed.push(r.landed);
       else decided.push(r.outcome);
@@ -119,7 +122,7 @@ export class ObjectStoreLanding implements Landing {
     return this.batch;
   }
 
-  private async read(unit: FileUnit, decl: DatasetDecl, batch: Batch): Promise<{ landed: LandedFile } | { outcome: LoadOutcome }> {
+  private async read(unit: FileUnit, decl: DatasetDecl, batch: Batch, readBy: number | undefined): Promise<{ landed: LandedFile } | { outcome: LoadOutcome }> {
     const failed = (error: LoadOutcome['error'], note?: string): { outcome: LoadOutcome } => ({
       outcome: { unit, status: 'failed', rowsLoaded: 0, rowsQuarantined: 0, error, note },
     });
@@ -147,13 +150,25 @@ export class ObjectStoreLanding implements Landing {
     const at = batch.busy.indexOf(Math.min(...batch.busy));
     batch.busy[at]!++;
     let counts: AppendCounts;
+    const deadline = new AbortController();
+    const started = Date.now();
+    const timer = readBy === undefined ? undefined : setTimeout(() => deadline.abort('out of time'), Math.max(0, readBy - started));
     try {
-      counts = await batch.lanes[at]!.judge(batch.spec.id, object.body, unit.key, fileIndex);
+      counts = await batch.lanes[at]!.judge(batch.spec.id, object.body, unit.key, fileIndex, deadline.signal);
     } catch (err) {
       object.body.destroy();
+      if (deadline.signal.aborted) {
+        const s = Math.round((Date.now() - started) / 1000);
+        return failed(
+          new UnreadableFileError(
+            `${unit.key}: still being read after ${s} s, all the time this invocation had for it (the function's timeout less INGEST_DEADLINE_RESERVE_SECONDS): split the file`,
+          ),
+        );
+      }
       if (err instanceof UnreadableFileError) return failed(err);
       return failed(classifyError(err));
     } finally {
+      clearTimeout(timer);
       batch.busy[at]!--;
     }
     batch.counts.set(loadId, counts);

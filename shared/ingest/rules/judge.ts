@@ -265,6 +265,13 @@ export function createJudge(spec: JudgeSpec, emit: Emit): Judge {
     },
     line(input: string | null, lineNumber: number) {
       if (failed) return;
+      if (input === '') {
+        // the commonest blank line, on its own path: a hostile file may hold hundreds of millions
+        lastLine = lineNumber;
+        if (++bytes > spec.maxFileBytes) return fail(lineNumber, 'file is larger than the ceiling of ' + spec.maxFileBytes + ' bytes');
+        if (csv) csv.line('', lineNumber);
+        return;
+      }
       let text = input === null || input === undefined ? '' : String(input);
       lastLine = lineNumber;
       if (lineNumber === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);

@@ -237,6 +237,12 @@ var SpRules = (() => {
       },
       line(input, lineNumber) {
         if (failed) return;
+        if (input === "") {
+          lastLine = lineNumber;
+          if (++bytes > spec.maxFileBytes) return fail(lineNumber, "file is larger than the ceiling of " + spec.maxFileBytes + " bytes");
+          if (csv) csv.line("", lineNumber);
+          return;
+        }
         let text = input === null || input === void 0 ? "" : String(input);
         lastLine = lineNumber;
         if (lineNumber === 1 && text.charCodeAt(0) === 65279) text = text.slice(1);
