@@ -211,7 +211,7 @@ export class StageLanding implements Landing {
         continue;
       }
       const byKey = new Map<string, Record<string, unknown>>();
-      for (const r of rows) if (typeof r.file === 'string') byKey.set(stagePath(r.file), r);
+      for (const r of rows) if (typeof r.file === 'string') byKey.set(stagePath(r.file, this.names), r);
       for (const c of chunk) {
         const r = byKey.get(c.unit.key);
         if (!r) continue; // skipped: landed by an earlier COPY (load metadata)
@@ -295,7 +295,7 @@ export class StageLanding implements Landing {
     try {
       const q = copyHistorySql(this.names, c.unit.bucket, [c.unit.key]);
       const history = (await this.wh.query<{ file_name: string; status: string; last_load_time: string | null; first_error_message: string | null }>(q.sql, q.binds))
-        .filter((r) => stagePath(String(r.file_name)) === c.unit.key && r.last_load_time !== null && String(r.last_load_time) >= at);
+        .filter((r) => stagePath(String(r.file_name), this.names) === c.unit.key && r.last_load_time !== null && String(r.last_load_time) >= at);
       const latest = history[history.length - 1];
       const status = latest ? normaliseStatus(String(latest.status)) : undefined;
       const found = versions.get(`${c.unit.key}\u0000${at}`);
