@@ -6,6 +6,8 @@
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
+  // the live tier runs only with `npm run test:live` (test/live/jest.config.js): it needs an account
+  testPathIgnorePatterns: ['/node_modules/', '\\.live\\.test\\.ts$'],
   setupFiles: ['<rootDir>/test/support/env.ts'],
   transform: {
     '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],

@@ -126,10 +126,19 @@ export function copyHistorySql(names: SnowflakeNames, bucket: string, keys: read
   };
 }
 
-/** 's3://bucket/a/b.json' -> 'a/b.json'; a stage-relative path is returned as is. */
-export function stagePath(file: string): string {
+/**
+ * A file as COPY's result names it -> its path relative to the stage. An external stage's files come
+ * as URLs ('s3://bucket/a/b.json' -> 'a/b.json'); an internal stage's as '<stage name>/<path>' in lower
+ * case (the COPY output of https://docs.snowflake.com/en/user-guide/data-load-internal-tutorial-copy-into),
+ * so with `names` that leading stage name goes too. Anything else is returned as is.
+ */
+export function stagePath(file: string, names?: SnowflakeNames): string {
   const m = /^s3:\/\/[^/]+\/(.*)$/.exec(file);
-  return m ? (m[1] as string) : file;
+  if (m) return m[1] as string;
+  const bare = names?.stage.split('.').pop()?.toLowerCase();
+  const slash = file.indexOf('/');
+  if (bare && slash > 0 && file.slice(0, slash).toLowerCase() === bare) return file.slice(slash + 1);
+  return file;
 }
 
 /**

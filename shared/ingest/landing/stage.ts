@@ -229,7 +229,7 @@ export class StageLanding implements Landing {
         continue;
       }
       const byKey = new Map<string, Record<string, unknown>>();
-      for (const r of rows) if (typeof r.file === 'string') byKey.set(stagePath(r.file), r);
+      for (const r of rows) if (typeof r.file === 'string') byKey.set(stagePath(r.file, this.names), r);
       for (const c of chunk) {
         const r = byKey.get(c.unit.key);
         if (!r) continue; // skipped: landed by an earlier COPY (load metadata)
@@ -308,7 +308,7 @@ export class StageLanding implements Landing {
       for (let i = 0; i < unique.length; i += 200) {
         const q = copyHistorySql(this.names, bucket, unique.slice(i, i + 200));
         for (const r of await this.wh.query<HistoryRow>(q.sql, q.binds)) {
-          const id = `${bucket}/${stagePath(String(r.file_name))}`;
+          const id = `${bucket}/${stagePath(String(r.file_name), this.names)}`;
           out.set(id, [...(out.get(id) ?? []), r]);
         }
       }

@@ -22,12 +22,26 @@
  *   subquery the ingest path sends (shared/ingest/landing/stage-sql.ts appendSql) is evaluated here;
  *   NOT NULL is enforced as Snowflake does (error 100072).
  *   https://docs.snowflake.com/en/sql-reference/sql/insert-multi-table
+ * - Internal stages (CREATE STAGE without URL), PUT and LIST: a stage is a directory. PUT answers as the
+ *   service does, with instructions for the driver, which copies the file itself (a LOCAL_FS location,
+ *   ./index.ts UploadInstruction); PUT onto an external stage or an unknown one is refused, a relative
+ *   path too (the syntax is `PUT file://<absolute_path_to_file>/<filename> internalStage`), and the
+ *   documented defaults hold (AUTO_COMPRESS = TRUE: the driver gzips the file and adds `.gz`;
+ *   OVERWRITE = FALSE; SOURCE_COMPRESSION = AUTO_DETECT; PARALLEL = 4). LIST gives name
+ *   (`<stage name>/<path>`, lower case, as for internal stages), size, md5 of the staged bytes and
+ *   last_modified (RFC 1123, whole seconds); COPY from an internal stage reads the files PUT left, and
+ *   names them `<stage name>/<path>` in its result.
+ *   https://docs.snowflake.com/en/sql-reference/sql/put, https://docs.snowflake.com/en/sql-reference/sql/list,
+ *   https://docs.snowflake.com/en/sql-reference/sql/create-stage
  * - COPY_HISTORY and ALTER PIPE ... REFRESH: from the engine's record of loads; a pipe loads what it was
  *   asked for when the test says Snowpipe has run (`runPipes()`), as its latency is minutes.
  *   https://docs.snowflake.com/en/sql-reference/functions/copy_history
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { col, type ColumnSpec, type FakeSnowflake, type QueryContext, type Reply, type StatementEngine } from './index';
@@ -68,6 +82,9 @@ export class SnowflakeEngine implements StatementEngine {
   private readonly loadMetadata = new Set<string>();
   private readonly functions = new Map<string, JsFunction>();
   private readonly sessions = new Map<number, { connection: DuckDBConnection; txn: number | null }>();
+  /** Stages created, by schema.name (upper case): internal ones have a directory. */
+  readonly stages = new Map<string, { internal: boolean; dir?: string }>();
+  private stageRoot: string | undefined;
   private clock = () => new Date();
 
   private constructor(
@@ -119,6 +136,10 @@ export class SnowflakeEngine implements StatementEngine {
     try {
       await this.flushLines(); // what a pipe landed meanwhile is visible to the next statement
       if (/^create\s+or\s+replace\s+function\b/i.test(sql)) return this.createFunction(sql);
+      if (/^create\s+stage\b/i.test(sql)) return this.createStage(sql);
+      if (/^put\s/i.test(sql)) return this.putFile(sql);
+      if (/^(list|ls)\s+'?@/i.test(sql)) return this.list(sql);
+      if (/^desc(ribe)?\s+stage\s/i.test(sql)) return this.describeStage(sql);
       if (/^copy\s+into\s+\S+\.raw\.landing_lines\b/i.test(sql)) return this.copy(sql);
       if (/^insert\s+all\b/i.test(sql)) return await this.insertAll(ctx, sql);
       if (/information_schema\.copy_history/i.test(sql)) return this.history(ctx);
@@ -287,11 +308,16 @@ export class SnowflakeEngine implements StatementEngine {
     const files = /files\s*=\s*\(([^)]*)\)/i.exec(sql)?.[1] ?? '';
     const keys = [...files.matchAll(/'((?:[^'\\]|''|\\.)*)'/g)].map((m) => m[1]!.replace(/''/g, "'").replace(/\\\\/g, '\\'));
     const force = /\bforce\s*=\s*true\b/i.test(sql);
+    const from = /\bfrom\s+@([A-Za-z0-9_$.]+)/i.exec(sql)?.[1];
+    const stage = from ? this.stageOf(from) : undefined;
+    if (stage?.name && !stage.known) return { error: { code: '002003', sqlState: '02000', message: `SQL compilation error:\nStage '${from}' does not exist or not authorized.` } };
+    if (stage?.internal) this.readInternal(stage.name);
+    const bare = stage?.name.split('.').pop()!.toLowerCase();
     const results = keys.map((k) => this.land(k, { force })).filter((r): r is NonNullable<typeof r> => r !== null);
     await this.flushLines();
     return {
       copy: results.map((r) => ({
-        file: `s3://${this.bucket}/${r.key}`,
+        file: stage?.internal ? `${bare}/${r.key}` : `s3://${this.bucket}/${r.key}`,
         status: r.status as 'LOADED',
         rowsParsed: r.parsed,
         rowsLoaded: r.loaded,
@@ -300,6 +326,127 @@ export class SnowflakeEngine implements StatementEngine {
         firstErrorLine: r.line,
       })),
     };
+  }
+
+  // ---------------------------------------------------------------- internal stages, PUT, LIST
+
+  /** A stage reference (db.schema.name, schema.name) -> its catalog name and kind. */
+  private stageOf(ref: string): { name: string; known: boolean; internal: boolean } {
+    const name = ref.toUpperCase().replace(new RegExp(`^${this.database}\\.`), '');
+    const s = this.stages.get(name);
+    // a stage migrate created before the engine was attached counts as the external landing stage
+    return { name, known: Boolean(s) || /^RAW\.LANDING_STAGE$/.test(name), internal: Boolean(s?.internal) };
+  }
+
+  private createStage(sql: string): Reply {
+    const m = /^create\s+(?:or\s+replace\s+)?stage\s+(?:if\s+not\s+exists\s+)?([A-Za-z0-9_$.]+)/i.exec(sql);
+    if (!m) return { ok: true };
+    const name = this.stageOf(m[1]!).name;
+    if (this.stages.has(name) && /\bif\s+not\s+exists\b/i.test(sql)) return { ok: true, message: `${name} already exists, statement succeeded.` };
+    const internal = !/\burl\s*=/i.test(sql);
+    this.stageRoot ??= fs.mkdtempSync(path.join(os.tmpdir(), 'fake-snowflake-stages-'));
+    const dir = internal ? path.join(this.stageRoot, name) : undefined;
+    if (dir) fs.mkdirSync(dir, { recursive: true });
+    this.stages.set(name, { internal, ...(dir ? { dir } : {}) });
+    return { ok: true, message: `Stage area ${name.split('.').pop()} successfully created.` };
+  }
+
+  /**
+   * DESC STAGE: the stage's properties, one row each (parent_property, property, property_type,
+   * property_value, property_default); here only STAGE_LOCATION's URL, which is empty for an internal
+   * stage and the bucket URL as a list for an external one. https://docs.snowflake.com/en/sql-reference/sql/desc-stage
+   */
+  private describeStage(sql: string): Reply {
+    const ref = /^desc(?:ribe)?\s+stage\s+([A-Za-z0-9_$."]+)/i.exec(sql)?.[1]?.replace(/"/g, '') ?? '';
+    const stage = this.stageOf(ref);
+    if (!stage.known) return { error: { code: '002003', sqlState: '02000', message: `SQL compilation error:\nStage '${ref}' does not exist or not authorized.` } };
+    const url = stage.internal ? '' : `["s3://${this.bucket}/"]`;
+    return {
+      columns: [col.text('parent_property'), col.text('property'), col.text('property_type'), col.text('property_value'), col.text('property_default')],
+      rows: [['STAGE_LOCATION', 'URL', 'String', url, '']],
+    };
+  }
+
+  /** Remove the directories of the internal stages. */
+  dispose(): void {
+    if (this.stageRoot) fs.rmSync(this.stageRoot, { recursive: true, force: true });
+    this.stageRoot = undefined;
+  }
+
+  private putFile(sql: string): Reply {
+    const m = /^put\s+('(?:[^']|'')*'|\S+)\s+('(?:[^']|'')*'|\S+)([\s\S]*)$/i.exec(sql);
+    const unquote = (v: string) => (v.startsWith("'") ? v.slice(1, -1).replace(/''/g, "'") : v);
+    const refused = (message: string): Reply => ({ error: { code: '001003', sqlState: '42000', message } });
+    if (!m) return refused('SQL compilation error: PUT file://<absolute_path_to_file>/<filename> internalStage');
+    const uri = unquote(m[1]!);
+    const target = unquote(m[2]!);
+    if (!/^file:\/\//i.test(uri)) return refused(`SQL compilation error: the source of PUT must be a file:// URI, got ${uri}`);
+    const file = uri.replace(/^file:\/\//i, '');
+    if (!path.isAbsolute(file)) return refused(`SQL compilation error: PUT needs an absolute path (file://<absolute_path_to_file>/<filename>), got ${uri}`);
+    const t = /^@([A-Za-z0-9_$.]+)(?:\/(.*))?$/.exec(target);
+    if (!t) return refused(`SQL compilation error: not a stage: ${target}`);
+    const stage = this.stageOf(t[1]!);
+    if (!stage.known) return { error: { code: '002003', sqlState: '02000', message: `SQL compilation error:\nStage '${t[1]}' does not exist or not authorized.` } };
+    if (!stage.internal) return refused(`PUT does not support uploading files onto an external stage (${t[1]}): https://docs.snowflake.com/en/sql-reference/sql/put`);
+    const options = Object.fromEntries([...m[3]!.matchAll(/(\w+)\s*=\s*('(?:[^']|'')*'|\S+)/g)].map((o) => [o[1]!.toUpperCase(), unquote(o[2]!).toUpperCase()]));
+    const known = ['PARALLEL', 'AUTO_COMPRESS', 'SOURCE_COMPRESSION', 'OVERWRITE'];
+    const unknown = Object.keys(options).filter((k) => !known.includes(k));
+    if (unknown.length > 0) return refused(`SQL compilation error: invalid PUT option ${unknown.join(', ')}`);
+    const folder = (t[2] ?? '').replace(/^\/+|\/+$/g, '');
+    return {
+      upload: {
+        src_locations: [file],
+        location: path.join(this.stages.get(stage.name)!.dir!, ...folder.split('/').filter(Boolean)),
+        autoCompress: (options.AUTO_COMPRESS ?? 'TRUE') === 'TRUE',
+        sourceCompression: (options.SOURCE_COMPRESSION ?? 'AUTO_DETECT').toLowerCase(),
+        parallel: Number(options.PARALLEL ?? 4),
+        overwrite: (options.OVERWRITE ?? 'FALSE') === 'TRUE',
+      },
+    };
+  }
+
+  /** Every file of an internal stage's directory, relative path with '/'. */
+  private stageFiles(name: string): { key: string; file: string }[] {
+    const dir = this.stages.get(name)?.dir;
+    if (!dir || !fs.existsSync(dir)) return [];
+    const out: { key: string; file: string }[] = [];
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const full = path.join(d, e.name);
+        if (e.isDirectory()) walk(full);
+        else out.push({ key: path.relative(dir, full).split(path.sep).join('/'), file: full });
+      }
+    };
+    walk(dir);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** What PUT left in an internal stage becomes the objects COPY reads (last-modified: whole seconds). */
+  private readInternal(name: string): void {
+    for (const { key, file } of this.stageFiles(name)) {
+      const st = fs.statSync(file);
+      const at = new Date(Math.floor(st.mtimeMs / 1000) * 1000);
+      const known = this.objects.get(key);
+      if (known && known.lastModified.getTime() === at.getTime() && known.bytes.length === st.size) continue;
+      this.put(key, fs.readFileSync(file), at);
+    }
+  }
+
+  private list(sql: string): Reply {
+    const m = /^(?:list|ls)\s+'?@([A-Za-z0-9_$.]+)(?:\/([^'\s]*))?'?(?:\s+pattern\s*=\s*'((?:[^']|'')*)')?$/i.exec(sql);
+    if (!m) return { error: { code: '001003', sqlState: '42000', message: 'SQL compilation error: LIST { internalStage | externalStage } [ PATTERN = \'<regex_pattern>\' ]' } };
+    const stage = this.stageOf(m[1]!);
+    if (!stage.known) return { error: { code: '002003', sqlState: '02000', message: `SQL compilation error:\nStage '${m[1]}' does not exist or not authorized.` } };
+    const prefix = m[2] ?? '';
+    const pattern = m[3] ? new RegExp(`^(?:${m[3].replace(/''/g, "'")})$`) : undefined;
+    const bare = stage.name.split('.').pop()!.toLowerCase();
+    if (stage.internal) this.readInternal(stage.name);
+    const rows = (stage.internal ? this.stageFiles(stage.name).map((f) => f.key) : [...this.objects.keys()].sort())
+      .filter((k) => k.startsWith(prefix))
+      .map((k) => ({ k, o: this.objects.get(k)! }))
+      .map(({ k, o }) => [stage.internal ? `${bare}/${k}` : `s3://${this.bucket}/${k}`, o.bytes.length, o.etag, o.lastModified.toUTCString()])
+      .filter((r) => !pattern || pattern.test(String(r[0])));
+    return { columns: [col.text('name'), col.int('size'), col.text('md5'), col.text('last_modified')], rows };
   }
 
   private refresh(sql: string): Reply {

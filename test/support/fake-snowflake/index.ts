@@ -92,7 +92,24 @@ export type Reply =
   | { updated: number; kind?: 'insert' | 'update' | 'delete' | 'merge' }
   | { copy: CopyFileResult[] }
   | { error: { code?: string; message: string; sqlState?: string } }
-  | { ok: true; message?: string };
+  | { ok: true; message?: string }
+  | { upload: UploadInstruction };
+
+/**
+ * The service's answer to PUT: not rows but instructions for the driver, which then uploads the file
+ * itself (snowflake-sdk/dist/lib/file_transfer_agent/file_transfer_agent.js reads `command`,
+ * `src_locations`, `stageInfo`, `autoCompress`, `sourceCompression`, `parallel`, `overwrite`). The fake
+ * hands out a LOCAL_FS stage location (a directory), a stage type the driver supports for tests: it
+ * copies the file there, unencrypted, and ./engine.ts reads that directory as the stage.
+ */
+export interface UploadInstruction {
+  src_locations: string[];
+  location: string;
+  autoCompress: boolean;
+  sourceCompression: string;
+  parallel: number;
+  overwrite: boolean;
+}
 
 export interface StatementEngine {
   execute(ctx: QueryContext): Promise<Reply | undefined>;
@@ -639,6 +656,19 @@ export class FakeSnowflake {
         total: 1,
         returned: 1,
         statementTypeId: ids[kind],
+      });
+    } else if ('upload' in reply) {
+      const u = reply.upload;
+      body = ok({
+        ...base,
+        command: 'UPLOAD',
+        src_locations: u.src_locations,
+        autoCompress: u.autoCompress,
+        sourceCompression: u.sourceCompression,
+        parallel: u.parallel,
+        overwrite: u.overwrite,
+        stageInfo: { locationType: 'LOCAL_FS', location: u.location, path: '', region: null, creds: {} },
+        statementTypeId: 0x7000,
       });
     } else if ('copy' in reply) {
       body = ok({ ...base, ...copyRowset(reply.copy), statementTypeId: 0x3000 });

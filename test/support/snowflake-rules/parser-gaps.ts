@@ -47,6 +47,7 @@ export function parserGap(sql: string, tokens: Token[]): GapResult | undefined {
   }
   if (words[0] === 'GRANT') return grant(tokens);
   if (words[0] === 'DESC' || words[0] === 'DESCRIBE') return describe(tokens);
+  if (words[0] === 'LIST' || words[0] === 'LS') return list(sql);
   if (words[0] === 'CREATE' || words[0] === 'ALTER') {
     const object = objectDdl(sql, tokens);
     if (object) return object;
@@ -388,6 +389,28 @@ function objectDdl(sql: string, tokens: Token[]): GapResult | undefined {
   }
   if (kind === 'PIPE' && !alter) return fail('AS <COPY INTO statement>');
   return result();
+}
+
+/**
+ * LIST { internalStage | externalStage } [ PATTERN = '<regex_pattern>' ], where a stage is
+ * @[<namespace>.]<stage_name>[/<path>], @[<namespace>.]%<table_name>[/<path>] or @~[/<path>], in single
+ * quotes when the name or path has spaces or special characters.
+ * https://docs.snowflake.com/en/sql-reference/sql/list
+ */
+function list(sql: string): GapResult {
+  const url = 'https://docs.snowflake.com/en/sql-reference/sql/list';
+  const problems: GapProblem[] = [];
+  const identifiers: GapIdentifier[] = [];
+  const name = `@(?:~|%?${IDENT}(?:\\.${IDENT}){0,2})`;
+  const bare = `${name}(?:/[^\\s';]*)?`;
+  const inQuotes = `'${name}(?:/[^']*)?'`;
+  const m = new RegExp(`^\\s*(?:list|ls)\\s+(${bare}|${inQuotes})(?:\\s+pattern\\s*=\\s*'(?:[^'\\\\]|''|\\\\.)*')?\\s*;?\\s*$`, 'i').exec(sql);
+  if (!m) problems.push({ message: "expected LIST @<stage>[/<path>] [ PATTERN = '<regex>' ]" });
+  else {
+    const names = /^'?@%?([^/']*)/.exec(m[1]!)?.[1] ?? '';
+    for (const part of names.split('.')) if (part && part !== '~' && !part.startsWith('"')) identifiers.push({ name: part, place: 'other' });
+  }
+  return { name: 'LIST', url, pieces: [], identifiers, problems };
 }
 
 // ------------------------------------------------------------------ rewrites
