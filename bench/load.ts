@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- load [--rates 4,8,12,16,20,25,30,40] [--step-seconds 20] [--concurrency 1,2]
- *                        [--batch-size 10] [--window-ms 200] [--max-minutes 9]`
+ * `npm run bench -- load [--rates 10,20,30,40,50,60,80] [--step-seconds 20] [--concurrency 1,2,4,8]
+ *                        [--batch-size 10] [--window-ms 200] [--max-minutes 35]`
  *
  * The local stack under a steady stream of generated daily transaction files, at increasing offered
  * rates, until the knee. For each poller concurrency (the event source mapping's maximum concurrency)
@@ -123,15 +123,15 @@ export async function run(argv: string[] = []): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      rates: { type: 'string', default: '4,8,12,16,20,25,30,40' },
+      rates: { type: 'string', default: '10,20,30,40,50,60,80' },
       'step-seconds': { type: 'string', default: '20' },
-      concurrency: { type: 'string', default: '1,2' },
+      concurrency: { type: 'string', default: '1,2,4,8' },
       'batch-size': { type: 'string', default: '10' },
       'window-ms': { type: 'string', default: '200' },
       'max-in-flight': { type: 'string', default: '32' },
       'drain-seconds': { type: 'string', default: '45' },
       'after-knee': { type: 'string', default: '1' },
-      'max-minutes': { type: 'string', default: '9' },
+      'max-minutes': { type: 'string', default: '35' },
       customers: { type: 'string', default: '10000' },
       seed: { type: 'string', default: '11' },
     },
