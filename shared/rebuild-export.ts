@@ -14,7 +14,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createPartWriter, hmacHex, type ColumnSpec } from './publish';
 import { s3 } from './storage/object-store';
-import { resultName, type ColumnInfo, type Warehouse } from './warehouse/port';
+import type { ColumnInfo, Warehouse } from './warehouse/port';
 
 export const EXPORT_PREFIX = 'customer_product_purchases';
 export const MANIFEST_NAME = '_manifest.json';
@@ -67,7 +67,7 @@ export async function exportSnapshot(wh: Warehouse, options: ExportOptions): Pro
     // named as the rows of `select *` name them (the catalog may spell them upper case)
     columns[dataset.name] = (await wh.describeTable({ schema: 'analytics', table: dataset.table })).map((c) => ({
       ...c,
-      name: resultName(c.name, wh.engine),
+      name: wh.dialect.resultName(c.name),
     }));
   }
   // one writer, one manifest; the monthly table's columns are a superset of the view's

@@ -4,6 +4,7 @@
  * (the same schema powertools uses in packages/parser/src/schemas/s3.ts).
  */
 import { z } from 'zod';
+import { formatIssues } from '../zod-issues';
 import { routeKey } from './routing';
 import { decodeS3Key, encodeS3Key } from './s3-key';
 import type { Route } from '../config';
@@ -51,13 +52,7 @@ export function parseMessageBody(body: string, routes: readonly Route[], receive
   }
   if (s3TestEvent.safeParse(json).success) return { kind: 'test' };
   const parsed = s3Notification.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return {
-      kind: 'invalid',
-      reason: `not an S3 event notification (${issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'unknown shape'})`,
-    };
-  }
+  if (!parsed.success) return { kind: 'invalid', reason: `not an S3 event notification (${formatIssues(parsed.error, 'body')})` };
   const units: FileUnit[] = [];
   const ignored: { key: string; reason: string }[] = [];
   for (const record of parsed.data.Records) {

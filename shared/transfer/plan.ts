@@ -35,6 +35,7 @@
  * https://duckdb.org/docs/stable/sql/functions/date
  */
 import { InvalidInputError } from '../errors';
+import { dialectFor } from '../warehouse/dialect';
 import { tableLabel } from '../warehouse/identifiers';
 import { resultName, type ColumnInfo, type Engine, type TableRef } from '../warehouse/port';
 
@@ -115,7 +116,7 @@ function exactScale(type: string, engine: Engine): number | undefined {
   if (FLOAT_TYPE.test(t)) return undefined;
   if (SMALL_INT_TYPE.test(t) || BIG_INT_TYPE.test(t) || WIDE_INT_TYPE.test(t)) return 0;
   // DuckDB's bare DECIMAL is DECIMAL(18,3), Snowflake's bare NUMBER is NUMBER(38,0)
-  return precisionScale(t)?.scale ?? (engine === 'duckdb' ? 3 : 0);
+  return precisionScale(t)?.scale ?? dialectFor(engine).bareDecimal.scale;
 }
 
 /** The type a numeric column keeps when it is grouped, as the encoders name it. */
@@ -125,7 +126,7 @@ function groupedNumberType(type: string, engine: Engine): string {
   if (SMALL_INT_TYPE.test(t)) return 'INTEGER';
   if (BIG_INT_TYPE.test(t)) return 'BIGINT';
   if (WIDE_INT_TYPE.test(t)) return 'DECIMAL(38,0)';
-  const ps = precisionScale(t) ?? (engine === 'duckdb' ? { precision: 18, scale: 3 } : { precision: 38, scale: 0 });
+  const ps = precisionScale(t) ?? dialectFor(engine).bareDecimal;
   if (ps.scale === 0 && ps.precision <= 18) return 'BIGINT';
   return `DECIMAL(${ps.precision},${ps.scale})`;
 }
@@ -343,7 +344,7 @@ export interface UnloadSqlOptions {
  * https://docs.snowflake.com/en/user-guide/data-unload-considerations
  */
 export function buildUnloadSql(plan: TransferPlan, opts: UnloadSqlOptions): string {
-  if (plan.engine !== 'snowflake') throw new InvalidInputError('unload mode needs the Snowflake warehouse');
+  if (!dialectFor(plan.engine).unloadsToStage) throw new InvalidInputError('unload mode needs the Snowflake warehouse');
   if (!/^@[A-Za-z0-9_$."]+(\/[A-Za-z0-9_.=$-]+)*\/$/.test(opts.location)) {
     throw new InvalidInputError(`invalid stage location ${JSON.stringify(opts.location)}`);
   }

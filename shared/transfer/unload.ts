@@ -73,7 +73,7 @@ export async function runUnload(ctx: {
   beforeCommit: () => Promise<void>;
 }): Promise<RunOutcome> {
   const { plan, req } = ctx;
-  if (ctx.warehouse.engine !== 'snowflake' || ctx.config.warehouse.engine !== 'snowflake') {
+  if (!ctx.warehouse.dialect.unloadsToStage || ctx.config.warehouse.engine !== 'snowflake') {
     throw new InvalidInputError(
       'mode "unload" needs the Snowflake warehouse (COPY INTO a stage); use mode "stream"',
     );

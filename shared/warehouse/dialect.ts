@@ -49,6 +49,15 @@ export interface Dialect {
    * the lines in SQL with the rules' table function).
    */
   readonly landing: 'object-store' | 'stage';
+  /** Precision and scale of a bare DECIMAL / NUMBER column. */
+  readonly bareDecimal: { precision: number; scale: number };
+  /**
+   * The key under which result rows carry a column of this name (the adapter's folding: on Snowflake
+   * an all-upper-case name, the unquoted default, comes back lower-cased; any other as it is).
+   */
+  resultName(name: string): string;
+  /** Can write a query's result to files itself (COPY INTO a stage: the transfer's unload mode). */
+  readonly unloadsToStage: boolean;
 }
 
 export const duckdbDialect: Dialect = {
@@ -69,6 +78,10 @@ export const duckdbDialect: Dialect = {
   embedded: true,
   describeQuery: (select) => `describe ${select}`,
   landing: 'object-store',
+  // "DECIMAL ... defaults to DECIMAL(18,3)" https://duckdb.org/docs/stable/sql/data_types/numeric#fixed-point-decimals
+  bareDecimal: { precision: 18, scale: 3 },
+  resultName: (name) => name,
+  unloadsToStage: false,
 };
 
 export const snowflakeDialect: Dialect = {
@@ -96,4 +109,14 @@ export const snowflakeDialect: Dialect = {
   // the driver gives a result's columns with its rows only
   describeQuery: () => undefined,
   landing: 'stage',
+  // "NUMBER ... Default precision and scale are (38,0)" https://docs.snowflake.com/en/sql-reference/data-types-numeric#number
+  bareDecimal: { precision: 38, scale: 0 },
+  resultName: (name) => (name === name.toUpperCase() ? name.toLowerCase() : name),
+  // https://docs.snowflake.com/en/sql-reference/sql/copy-into-location
+  unloadsToStage: true,
 };
+
+/** The dialect of an engine by name (plans made from a description, without a connection). */
+export function dialectFor(engine: 'duckdb' | 'snowflake'): Dialect {
+  return engine === 'snowflake' ? snowflakeDialect : duckdbDialect;
+}

@@ -16,7 +16,7 @@
  *
  * Parameters are positional `?` placeholders on both engines.
  */
-import type { Dialect } from './dialect';
+import { dialectFor, type Dialect } from './dialect';
 import { InvalidInputError } from '../errors';
 
 export type Scalar = string | number | boolean | null;
@@ -97,7 +97,7 @@ export interface Warehouse {
 
 /** The key under which result rows carry a column of this name (see the header). */
 export function resultName(name: string, engine: Engine): string {
-  return engine === 'snowflake' && name === name.toUpperCase() ? name.toLowerCase() : name;
+  return dialectFor(engine).resultName(name);
 }
 
 /** The one table of `matches`: none is [], several are refused naming each (for describeTable). */

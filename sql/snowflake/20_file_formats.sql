@@ -28,7 +28,7 @@ alter file format {{DATABASE}}.raw.lines_format set
   encoding = 'UTF8'
   replace_invalid_characters = false
   skip_byte_order_mark = true
-  comment = 'one text column per physical line; rules applied after loading (shared/ingest/snowflake-sql.ts)';
+  comment = 'one text column per physical line; rules applied after loading (shared/ingest/landing/stage-sql.ts)';
 
 -- exports written by the transfer/rebuild unload mode
 create file format if not exists {{DATABASE}}.raw.export_jsonl_format type = json;

@@ -1,5 +1,5 @@
 -- severity: error
--- description: every product category is one of the category list in shared/catalogue.ts
+-- description: every product category is one of the category list in shared/products.ts
 
 select
     product_id,

@@ -170,7 +170,6 @@ const NOT_COMPARED: Record<string, string> = {
   'analytics.run_claims_lock': 'bookkeeping of the runs (a lock row)',
   'analytics.transfer_runs': 'bookkeeping of the transfers',
   'raw.cut_loads': 'load ids of the rebuild cut, different in every run',
-  'raw.ingest_lock': 'one lock row per dataset',
 };
 
 /** Every raw and analytics table or view of the DuckDB run, as schema.table. */

@@ -75,7 +75,7 @@ describe('submitTransfer', () => {
     expect(started).toHaveLength(1);
   });
 
-  it('starts again a run never claimed after five minutes (a lost event), and a failed one when asked again, not for a schedule', async () => {
+  it('starts again a run never claimed after the maximum age of its event (a lost event), and a failed one when asked again, not for a schedule', async () => {
     const first = await submitTransfer({ source_table: 'ORDERS', destination: 'acme', run_id: 'r-lost' }, opts());
     clock = new Date(clock.getTime() + LOST_START_MS + 1000);
     expect(await submitTransfer({ source_table: 'ORDERS', destination: 'acme', run_id: 'r-lost' }, opts())).toMatchObject({ kind: 'repeated', restarted: true });

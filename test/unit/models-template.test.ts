@@ -23,7 +23,7 @@ describe('templateValues', () => {
     expect(v.category_values).toBe("('house'), ('bws')");
   });
 
-  it('covers every category of the single list in shared/catalogue.ts', () => {
+  it('covers every category of the single list in shared/products.ts', () => {
     const v = templateValues(ctx({ categories: CATEGORIES }));
     for (const c of CATEGORIES) expect(v.category_amount_names).toContain(`${c}_amount`);
     expect(v.accepted_categories.split(', ')).toHaveLength(CATEGORIES.length);

@@ -3,7 +3,7 @@
  * that defines `SpRules` (ES2015: Snowflake's documentation does not say which ECMAScript version its
  * JavaScript UDFs run, so the bundle keeps to syntax every engine of the last decade has; the live test
  * tier runs it on a real account). `npm run build:rules` writes it to sql/snowflake/generated/rules.js,
- * where migrate reads it (the Lambda bundle has no esbuild); test/unit/rules-bundle.test.ts fails
+ * where migrate reads it (the Lambda bundle has no esbuild); test/unit/rules-udtf.test.ts fails
  * when the committed file is not what this builds.
  */
 import path from 'node:path';

@@ -1,9 +1,10 @@
 /**
  * The row rules of ingest, written once (docs/ARCHITECTURE.md §5). Both engines run this file:
- *   - DuckDB: Node calls it line by line while it streams the object (shared/ingest/landing/duckdb.ts);
+ *   - DuckDB: a judge lane calls it line by line while it streams the object
+ *     (shared/ingest/landing/judge-lanes.ts);
  *   - Snowflake: migrate embeds its bundle (sql/snowflake/generated/rules.js, built from this file by
  *     `npm run build:rules`) in one JavaScript table function per dataset, called once per landed line
- *     (shared/ingest/landing/snowflake-sql.ts).
+ *     (shared/ingest/landing/stage-sql.ts).
  * So it imports nothing at run time and uses only what both JavaScript engines have (no Node APIs).
  *
  * A judge sees a file's physical lines in order and emits, through `emit`:

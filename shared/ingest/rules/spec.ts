@@ -1,7 +1,7 @@
 /**
  * The row rules' input: a dataset declaration compiled into plain JSON (JudgeSpec), so that the one
  * rules module (./judge.ts) can run it in Node (DuckDB path) and, embedded as a literal, inside the
- * Snowflake table function that migrate creates (shared/ingest/landing/snowflake-sql.ts).
+ * Snowflake table function that migrate creates (shared/ingest/landing/stage-sql.ts).
  */
 import type { DatasetDecl, FieldDecl, ListFieldDecl } from '../../datasets/types';
 import { InvalidInputError } from '../../errors';
