@@ -21,7 +21,7 @@ let sqs: SQSClient | undefined;
  * A pending (Snowpipe) record comes back after `delaySeconds` instead of the queue's whole visibility
  * timeout. https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html
  */
-async function delay(record: SqsRecordLike, delaySeconds: number): Promise<void> {
+export async function delay(record: SqsRecordLike, delaySeconds: number): Promise<void> {
   const { url } = config().queue;
   if (!url || !record.receiptHandle) return;
   sqs ??= new SQSClient({ region: config().region });

@@ -84,6 +84,13 @@ export async function loadDataset(wh: Warehouse, landing: Landing, decl: Dataset
     }
     if (landed.length === 0) {
       if (events.length > 0) await recordQuietly(wh, events, ctx);
+    } else if (ctx.remainingMs && ctx.remainingMs() < (ctx.reserveMs ?? 0) / 2) {
+      // Landing took the time (a slow COPY): the write transaction is not started with less than half
+      // the reserve left, so it never outlives the invocation. The files go back to SQS; the next
+      // delivery finds their lines landed (COPY skips a file it loaded, the lines stay) and writes them.
+      ctx.log.warn('out of time after landing: files handed back to SQS', { dataset: decl.name, files: landed.length, remainingMs: ctx.remainingMs() });
+      outcomes.push(...outOfTime(landed.map((f) => f.unit)));
+      if (events.length > 0) await recordQuietly(wh, events, ctx);
     } else {
       outcomes.push(...(await write(wh, landing, decl, landed, events, ctx)));
     }

@@ -32,6 +32,11 @@ export interface SmokeDeps {
   versioned: boolean;
   /** Run a function synchronously and return its result; throws with the function's error. */
   invoke(fn: SmokeFunction, payload: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /**
+   * Also transfer in unload mode (Snowflake's COPY INTO the export stage): the deployed stages. The
+   * local stage's DuckDB has no unload.
+   */
+  unload?: boolean;
   /** Key prefix of the sample (under a routed prefix). Default `transactions/d=<today>/`. */
   keyPrefix?: string;
   /** How long to wait for the ledger, ms. Default 300 000 (SQS batching + a cold start + COPY). */
@@ -42,7 +47,7 @@ export interface SmokeDeps {
 }
 
 export interface SmokeStep {
-  step: 'upload' | 'ledger' | 'reconcile' | 'rebuild' | 'transfer';
+  step: 'upload' | 'ledger' | 'reconcile' | 'rebuild' | 'transfer' | 'transfer (unload)';
   ok: boolean;
   detail: string;
 }
@@ -184,6 +189,23 @@ export async function runSmoke(
     });
   } catch (err) {
     record({ step: 'transfer', ok: false, detail: errorMessage(err) });
+    return steps;
+  }
+
+  // 6. the same transfer, written by Snowflake itself (mode "unload")
+  if (deps.unload) {
+    try {
+      const result = await deps.invoke('transfer', {
+        source_table: 'analytics.customer_product_purchases_monthly',
+        destination_s3_bucket: deps.exportsBucket,
+        run_id: `smoke-unload-${started.getTime()}`,
+        mode: 'unload',
+      });
+      const ok = typeof result.file_name === 'string' && Number(result.row_count) > 0;
+      record({ step: 'transfer (unload)', ok, detail: `${String(result.row_count)} row(s), manifest ${String(result.file_name)}` });
+    } catch (err) {
+      record({ step: 'transfer (unload)', ok: false, detail: errorMessage(err) });
+    }
   }
   return steps;
 }

@@ -36,7 +36,7 @@ const put = async (key: string, body: string) => {
   await stack.waitForIdle({ timeoutMs: 60_000, settleMs: 300 });
 };
 const tx = (c: string, p = 'P01') => JSON.stringify({ customer_id: c, basket: [{ product_id: p, price: 1 }], date_of_purchase: '2024-01-01 10:00:00' });
-const count = async (sql: string) => Number((await warehouse().query<{ n: number | bigint }>(sql))[0]!.n);
+const count = async (sql: string) => Number((await warehouse().query<{ n: number }>(sql))[0]!.n);
 const viewState = async () => ({
   customers: await warehouse().query(`select customer_id, loyalty_score from raw.customers order by customer_id`),
   transactions: await warehouse().query(`select customer_id, _file_key from raw.transactions order by customer_id`),

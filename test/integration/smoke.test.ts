@@ -9,6 +9,7 @@ import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { generateSampleData } from '../../local/generator';
 import { startStack, type Stack } from '../../local/stack';
+import { runSmoke, type SmokeDeps } from '../../shared/ops/smoke';
 import { createS3Client } from '../../shared/storage/object-store';
 import { warehouse } from '../../shared/warehouse';
 import { scratchDir } from '../support/factories';
@@ -126,5 +127,43 @@ describe('npm run smoke', () => {
     expect(run.stderr).toMatch(
       /LANDING_BUCKET and EXPORTS_BUCKET not set: export them from the stack outputs/,
     );
+  });
+});
+
+describe('smoke on a deployed stage: the unload step', () => {
+  it('transfers a second time in mode "unload", after the stream transfer passed, and reports it as its own step', async () => {
+    // Prepare: the local stack's handlers, with the payloads recorded
+    const payloads: Array<{ fn: string; payload: Record<string, unknown> }> = [];
+    const invoke: SmokeDeps['invoke'] = async (fn, payload) => {
+      payloads.push({ fn, payload });
+      const handler =
+        fn === 'rebuild' ? (await import('../../functions/rebuild')).rebuildHandler : (await import('../../functions/transfer')).transferHandler;
+      return (await handler(payload as never)) as unknown as Record<string, unknown>;
+    };
+
+    // Act
+    const steps = await runSmoke({
+      s3,
+      wh: warehouse(),
+      landingBucket: 'landing',
+      exportsBucket: 'exports',
+      routes: stack.config.routes,
+      versioned: false,
+      invoke,
+      unload: true,
+      ledgerTimeoutMs: 120_000,
+    });
+
+    // Assess: the stream steps pass; the unload is asked for, and DuckDB refuses it by name
+    expect(steps.map((s) => [s.step, s.ok])).toEqual([
+      ['upload', true],
+      ['ledger', true],
+      ['reconcile', true],
+      ['rebuild', true],
+      ['transfer', true],
+      ['transfer (unload)', false],
+    ]);
+    expect(payloads.filter((p) => p.fn === 'transfer').map((p) => p.payload.mode)).toEqual([undefined, 'unload']);
+    expect(steps[5]!.detail).toMatch(/mode "unload" needs the Snowflake warehouse/);
   });
 });

@@ -419,7 +419,7 @@ export async function runLiveScenario(opts: LiveScenarioOptions): Promise<LiveRe
             skip:
               `the export stage ${w.exportStage} is internal (no bucket before the first deploy), and mode "unload" ` +
               'writes through an external stage on the destination bucket (shared/transfer/unload.ts reads its URL with DESC STAGE); ' +
-              'after the deploy, `npm run smoke -- --stage dev` runs the transfer there',
+              'after the deploy, `npm run smoke -- --stage dev` runs an unload transfer there (its step "transfer (unload)")',
           };
         }
         const r = await transferData(

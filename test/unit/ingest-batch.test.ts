@@ -193,6 +193,35 @@ describe('processBatch', () => {
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: c.messageId }]);
   });
 
+  it('does not start the write transaction when landing left less than half the reserve: the files go back to SQS', async () => {
+    let remaining = 120_000;
+    let appended = 0;
+    class SlowLanding extends FakeLanding {
+      constructor(private readonly leftAfter: number) {
+        super();
+      }
+      override async land(decl: { name: string }, units: FileUnit[]) {
+        remaining = this.leftAfter; // a COPY that took the time
+        return super.land(decl, units);
+      }
+      override async append(tx: Warehouse, decl: unknown, landed: LandedFile[]) {
+        appended++;
+        return super.append(tx, decl, landed);
+      }
+    }
+    const t = sqsRecordFor([s3Record({ key: 'transactions/d=2019-10-01/a.json' })]);
+    // 25 s left of a 60 s reserve: not written, handed back
+    const late = await processBatch([t], deps(() => new SlowLanding(25_000), { remainingMs: () => remaining, reserveMs: 60_000 }));
+    expect(appended).toBe(0);
+    expect(late.batchItemFailures).toEqual([{ itemIdentifier: t.messageId }]);
+    expect(late.summary.failed).toBe(1);
+    // 35 s left: written
+    remaining = 120_000;
+    const inTime = await processBatch([t], deps(() => new SlowLanding(35_000), { remainingMs: () => remaining, reserveMs: 60_000 }));
+    expect(appended).toBe(1);
+    expect(inTime.batchItemFailures).toEqual([]);
+  });
+
   it('hands a pending (Snowpipe) record back with a delay that grows per receive', async () => {
     const delays: number[] = [];
     const landing = () => new FakeLanding(() => ({ status: 'pending' }));
