@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- hostile [--cases a,b] [--ceiling-mb 1024]`
  *
- * Peak memory of the local stack while it ingests hostile files (issue 13.1): each case runs in a
+ * Peak memory of the local stack while it ingests hostile files: each case runs in a
  * fresh child process (its own peak RSS, nothing carried over) that starts the whole stack (S3 and SQS
  * servers, the poller, the ingest handler, DuckDB), uploads the hostile file streamed from disk beside
  * 10 innocent one-line files, waits until the queue is idle, and reads the ledger. A `baseline` case
@@ -268,7 +268,7 @@ export async function run(argv: string[] = []): Promise<void> {
         `| ${r.about} | ${(r.bytes / MB).toFixed(1)} MB | ${(r.text_bytes / MB).toFixed(0)} MB | ${r.hostile?.status ?? 'none'}${r.hostile?.first_error ? `: ${r.hostile.first_error.replace(/^.*?: /, '')}` : ''} | ${r.innocent_loaded}/10 | ${r.peak_rss_mb} MB | +${r.peak_rss_mb - baseline.peak_rss_mb} MB | ${r.seconds} s | ${r.pass ? 'pass' : '**FAIL**'} |`,
     ),
     '',
-    'Before the bounded reader (issue 13): the 300M-newline gzip killed the stack on every restart, the 5 GiB of zeros',
+    'Before the bounded reader: the 300M-newline gzip killed the stack on every restart, the 5 GiB of zeros',
     'failed at 4.4 GB RSS, the 200 MB line loaded at 2.2 GB RSS.',
     '',
   ].join('\n');

@@ -226,7 +226,7 @@ export const COPY_PER_FILE_THREAD_S = 0.05;
 /**
  * LIMIT. COPY ... FILES = (...) takes at most 1,000 names; the loader sends one COPY per 1,000 files.
  * "COPY INTO <table>", https://docs.snowflake.com/en/sql-reference/sql/copy-into-table ;
- * PROJECT: MAX_FILES_PER_COPY in shared/ingest/snowflake-sql.ts.
+ * PROJECT: MAX_FILES_PER_COPY in shared/ingest/landing/stage-sql.ts.
  */
 export const COPY_MAX_FILES = 1_000;
 /**
@@ -401,7 +401,7 @@ export interface HotPath {
 /**
  * PROJECT. The two hot paths.
  *
- * `lock`, the path the issue found (shared/ingest/snowflake-loader.ts before the rewrite, since removed): triage,
+ * `lock`, the path before the rewrite (shared/ingest/snowflake-loader.ts, since removed): triage,
  * COPY, landed summary, rejected lines, then one transaction of 10 round trips (lock row UPDATE, triage,
  * clear previous, insert transactions, insert items, counts, delete landed lines, ledger rows,
  * begin/commit), so a batch holds the lock for 10 round trips plus its parse. Pipe mode: triage, one

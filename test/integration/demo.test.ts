@@ -1,5 +1,5 @@
 /**
- * `npm run demo` from a clean directory ends all green (issue 13.16): every stage succeeds and every
+ * `npm run demo` from a clean directory ends all green: every stage succeeds and every
  * data test passes, freshness included (its data used to end in 2020, so freshness warned on every
  * run). Run as a user runs it: the CLI in its own process, in a scratch LOCAL_DIR.
  */

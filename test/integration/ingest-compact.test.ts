@@ -85,7 +85,7 @@ it("keeps the rows of the rebuild's cut, even when a newer load has replaced the
   expect(await count(`select count(*) as n from raw.transactions_appended where customer_id = 'C6'`)).toBe(0);
 });
 
-it('the cut a rebuild reads stays as it was fixed while files keep arriving (issue 13.10)', async () => {
+it('the cut a rebuild reads stays as it was fixed while files keep arriving', async () => {
   await fixCut(warehouse());
   const cut = await warehouse().query(`select customer_id, _file_key from raw.transactions__cut order by customer_id`);
   expect(cut).toEqual(await warehouse().query(`select customer_id, _file_key from raw.transactions order by customer_id`));

@@ -1,5 +1,5 @@
 /**
- * A file that cannot be read within the invocation's time fails alone (issue 13.1): before, a gzip of
+ * A file that cannot be read within the invocation's time fails alone: before, a gzip of
  * 3 GiB of newlines kept its batch busy until the invocation timed out, and the whole batch, innocent
  * neighbours included, went back to SQS and on to the DLQ with no ledger row naming the culprit. Now
  * the read stops when only INGEST_DEADLINE_RESERVE_SECONDS are left, that file fails with its reason

@@ -1,5 +1,5 @@
 /**
- * The loopback warehouse endpoint runs any SQL, so only its owner may use it (issue 13.9): a token
+ * The loopback warehouse endpoint runs any SQL, so only its owner may use it: a token
  * drawn at each start, kept in stack.json (mode 0600), JSON requests only, no CORS. The attack
  * reported: a page in a browser POSTs `text/plain` (no preflight) with SQL that writes a file and
  * reads /etc/passwd. And the CLIs, which find the endpoint through stack.json, still work.
@@ -106,7 +106,7 @@ describe('requests', () => {
     expect(fromPage.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('answers garbage with an error and keeps serving (issue 13.2)', async () => {
+  it('answers garbage with an error and keeps serving', async () => {
     const json = { ...auth(), 'content-type': 'application/json' };
     const cases: [string, string][] = [
       ['query', '{not json'],

@@ -1,5 +1,5 @@
 /**
- * The live scenario (`npm run test:live`, issue 11): the whole pipeline on a real Snowflake account, on a
+ * The live scenario (`npm run test:live`): the whole pipeline on a real Snowflake account, on a
  * scratch database, compared table by table with a DuckDB run of the same corpus.
  *
  *   1. create database SHOPPING_PATTERNS_LIVE_<random>, and migrate it (shared/migrate.ts, the same

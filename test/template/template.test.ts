@@ -4,7 +4,7 @@
  * a cycle, queue and DLQ, alarms, least-privilege roles, the Snowflake integration role, environment
  * values that resolve offline, the zips, the dependency graph and the Guard scan.
  *
- * Expectations are written here from the issue and AWS's rules, never read back from the template.
+ * Expectations are written here from docs/DEPLOY.md and AWS's rules, never read back from the template.
  * Two packagings: the defaults, and every optional parameter set (KMS, alarm topic, Snowflake identity,
  * secrets by ARN, other prefixes and buckets, other batching).
  */

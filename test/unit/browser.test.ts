@@ -1,6 +1,6 @@
 /**
  * Where the browser tests get Chromium (test/support/browser.ts), so `npm test` passes after `npm ci`
- * alone (issue 13.14): CHROMIUM_PATH, else Debian's, else the one inside @sparticuz/chromium; and a
+ * alone: CHROMIUM_PATH, else Debian's, else the one inside @sparticuz/chromium; and a
  * clear failure, never a silent skip, when there is none.
  */
 import fs from 'node:fs';

@@ -29,7 +29,7 @@ describe('parseDataTest', () => {
 describe('the project data tests', () => {
   const tests = loadDataTests(undefined, { categories: CATEGORIES, freshness: { maxAgeHours: 24, severity: 'error' } });
 
-  it('cover the checks the issue asks for, each with a severity', () => {
+  it('cover the checks docs/MODELS.md lists, each with a severity', () => {
     const names = tests.map((t) => t.name);
     for (const expected of [
       'unique_customers_customer_id',
