@@ -6,34 +6,19 @@
  * the uploads here, not read from the code. And the cut a rebuild reads (fixCut, raw.<table>__cut)
  * does not move while files arrive.
  */
-import path from 'node:path';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startStack, type Stack } from '../../local/stack';
 import { defaultRegistry } from '../../shared/datasets';
 import { compact, fixCut } from '../../shared/ingest/compact';
-import { createS3Client } from '../../shared/storage/object-store';
 import { warehouse } from '../../shared/warehouse';
-import { scratchDir } from '../support/factories';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { useLocalStack } from '../support/stack';
 
 jest.setTimeout(120_000);
 
-let stack: Stack;
-let s3: S3Client;
-let scratch: ReturnType<typeof scratchDir>;
-
-beforeAll(async () => {
-  scratch = scratchDir();
-  stack = await startStack({ dir: path.join(scratch.dir, 'stack'), s3Port: 0, sqsPort: 0, visibilityTimeoutSeconds: 1, batchWindowMs: 50 });
-  s3 = createS3Client(stack.config);
-});
-afterAll(async () => {
-  await stack.stop();
-  scratch.remove();
-});
+const ctx = useLocalStack({ visibilityTimeoutSeconds: 1, batchWindowMs: 50 });
 
 const put = async (key: string, body: string) => {
-  await s3.send(new PutObjectCommand({ Bucket: 'landing', Key: key, Body: body }));
-  await stack.waitForIdle({ timeoutMs: 60_000, settleMs: 300 });
+  await ctx.s3.send(new PutObjectCommand({ Bucket: 'landing', Key: key, Body: body }));
+  await ctx.stack.waitForIdle({ timeoutMs: 60_000, settleMs: 300 });
 };
 const tx = (c: string, p = 'P01') => JSON.stringify({ customer_id: c, basket: [{ product_id: p, price: 1 }], date_of_purchase: '2024-01-01 10:00:00' });
 const count = async (sql: string) => Number((await warehouse().query<{ n: number }>(sql))[0]!.n);

@@ -5,41 +5,21 @@
  * the read stops when only INGEST_DEADLINE_RESERVE_SECONDS are left, that file fails with its reason
  * in the ledger, and the files beside it load in the same invocation.
  */
-import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startStack, type Stack } from '../../local/stack';
-import { createS3Client } from '../../shared/storage/object-store';
 import { warehouse } from '../../shared/warehouse';
-import { scratchDir } from '../support/factories';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { useLocalStack } from '../support/stack';
 
 jest.setTimeout(120_000);
 
-let stack: Stack;
-let s3: S3Client;
-let scratch: ReturnType<typeof scratchDir>;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  scratch = scratchDir();
-  // an 8 s invocation that keeps 4 s for the load: 4 s to read
-  process.env.INGEST_DEADLINE_RESERVE_SECONDS = '4';
-  stack = await startStack({
-    dir: path.join(scratch.dir, 'stack'),
-    s3Port: 0,
-    sqsPort: 0,
-    invocationTimeoutMs: 8_000,
-    visibilityTimeoutSeconds: 10,
-    maxReceiveCount: 1,
-    batchWindowMs: 500,
-    concurrency: 1,
-  });
-  s3 = createS3Client(stack.config);
-});
-afterAll(async () => {
-  await stack.stop();
-  process.env = saved;
-  scratch.remove();
+// an 8 s invocation that keeps 4 s for the load: 4 s to read
+const ctx = useLocalStack({
+  env: { INGEST_DEADLINE_RESERVE_SECONDS: '4' },
+  invocationTimeoutMs: 8_000,
+  visibilityTimeoutSeconds: 10,
+  maxReceiveCount: 1,
+  batchWindowMs: 500,
+  concurrency: 1,
 });
 
 /**
@@ -59,10 +39,10 @@ it('fails a file still being read at the deadline, names it in the ledger, and l
   const slow = gzippedNewlines(31);
   const innocent = ['transactions/d=2024-02-02/a.json', 'transactions/d=2024-02-03/b.json'];
   await Promise.all([
-    s3.send(new PutObjectCommand({ Bucket: 'landing', Key: 'transactions/d=2024-02-01/slow.json.gz', Body: slow })),
-    ...innocent.map((Key, i) => s3.send(new PutObjectCommand({ Bucket: 'landing', Key, Body: `${tx(`C${i}`)}\n` }))),
+    ctx.s3.send(new PutObjectCommand({ Bucket: 'landing', Key: 'transactions/d=2024-02-01/slow.json.gz', Body: slow })),
+    ...innocent.map((Key, i) => ctx.s3.send(new PutObjectCommand({ Bucket: 'landing', Key, Body: `${tx(`C${i}`)}\n` }))),
   ]);
-  await stack.waitForIdle({ timeoutMs: 90_000, settleMs: 1_000 });
+  await ctx.stack.waitForIdle({ timeoutMs: 90_000, settleMs: 1_000 });
 
   const ledger = await warehouse().query<{ key: string; status: string; first_error: string | null }>(
     `select key, status, first_error from raw.file_ledger order by key`,
@@ -75,5 +55,5 @@ it('fails a file still being read at the deadline, names it in the ledger, and l
   for (const key of innocent) expect(of(key)).toMatchObject({ status: 'loaded' });
   expect(await warehouse().query(`select count(*) as n from raw.transactions`)).toEqual([{ n: 2 }]);
   // no invocation ran into its timeout: every delivery answered (the slow file's record alone failed)
-  expect(stack.consumer.deliveries.every((d) => d.durationMs < 8_000)).toBe(true);
+  expect(ctx.stack.consumer.deliveries.every((d) => d.durationMs < 8_000)).toBe(true);
 });
