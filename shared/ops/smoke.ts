@@ -174,39 +174,24 @@ export async function runSmoke(
     return steps;
   }
 
-  // 5. transfer of the weekly model to the exports bucket
-  try {
-    const result = await deps.invoke('transfer', {
-      source_table: 'analytics.customer_product_purchases_monthly',
-      destination_s3_bucket: deps.exportsBucket,
-      run_id: `smoke-${started.getTime()}`,
-    });
-    const ok = typeof result.file_name === 'string' && Number(result.row_count) > 0;
-    record({
-      step: 'transfer',
-      ok,
-      detail: `${String(result.row_count)} row(s), manifest ${String(result.file_name)}`,
-    });
-  } catch (err) {
-    record({ step: 'transfer', ok: false, detail: errorMessage(err) });
-    return steps;
-  }
-
-  // 6. the same transfer, written by Snowflake itself (mode "unload")
-  if (deps.unload) {
+  // 5. transfer of the weekly model to the exports bucket; 6. the same, written by Snowflake itself
+  const transfer = async (step: 'transfer' | 'transfer (unload)', extra: Record<string, unknown>): Promise<boolean> => {
     try {
       const result = await deps.invoke('transfer', {
         source_table: 'analytics.customer_product_purchases_monthly',
         destination_s3_bucket: deps.exportsBucket,
-        run_id: `smoke-unload-${started.getTime()}`,
-        mode: 'unload',
+        ...extra,
       });
       const ok = typeof result.file_name === 'string' && Number(result.row_count) > 0;
-      record({ step: 'transfer (unload)', ok, detail: `${String(result.row_count)} row(s), manifest ${String(result.file_name)}` });
+      record({ step, ok, detail: `${String(result.row_count)} row(s), manifest ${String(result.file_name)}` });
+      return ok;
     } catch (err) {
-      record({ step: 'transfer (unload)', ok: false, detail: errorMessage(err) });
+      record({ step, ok: false, detail: errorMessage(err) });
+      return false;
     }
-  }
+  };
+  const streamed = await transfer('transfer', { run_id: `smoke-${started.getTime()}` });
+  if (streamed && deps.unload) await transfer('transfer (unload)', { run_id: `smoke-unload-${started.getTime()}`, mode: 'unload' });
   return steps;
 }
 

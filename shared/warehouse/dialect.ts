@@ -111,6 +111,8 @@ export const snowflakeDialect: Dialect = {
   landing: 'stage',
   // "NUMBER ... Default precision and scale are (38,0)" https://docs.snowflake.com/en/sql-reference/data-types-numeric#number
   bareDecimal: { precision: 38, scale: 0 },
+  // an unquoted identifier is stored and returned in upper case; a quoted one exactly as written
+  // https://docs.snowflake.com/en/sql-reference/identifiers-syntax
   resultName: (name) => (name === name.toUpperCase() ? name.toLowerCase() : name),
   // https://docs.snowflake.com/en/sql-reference/sql/copy-into-location
   unloadsToStage: true,

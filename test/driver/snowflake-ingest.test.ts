@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { SQSEvent } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createIngest } from '../../functions/ingest';
 import { loadConfig, resetConfig } from '../../shared/config';
@@ -20,7 +20,7 @@ import { setS3Client } from '../../shared/storage/object-store';
 import { setWarehouse } from '../../shared/warehouse';
 import { SnowflakeWarehouse } from '../../shared/warehouse/snowflake';
 import { FakeSnowflake } from '../support/fake-snowflake';
-import { fakeSnowflakeConfig, keyPairCredentials } from '../support/fake-snowflake/config';
+import { fakeSnowflakeConfig, fakeSnowflakeEnv, keyPairCredentials } from '../support/fake-snowflake/config';
 import { SnowflakeEngine } from '../support/fake-snowflake/engine';
 import { generateKeyPair } from '../support/fake-snowflake/keys';
 import { resetEventFactories, s3Record, sqsEvent, sqsRecordFor } from '../support/events';
@@ -44,18 +44,7 @@ const FILES: Record<string, string> = {
   [PRODUCTS]: 'product_id,product_description,product_category\nP1,"belt, brown",clothes\nP2,"two\nlines",house\nP3,x\n',
 };
 
-const ENV = {
-  STAGE: 'dev',
-  WAREHOUSE_ENGINE: 'snowflake',
-  LANDING_BUCKET: 'landing',
-  EXPORTS_BUCKET: 'exports',
-  SNOWFLAKE_ACCOUNT: 'testaccount',
-  SNOWFLAKE_USER: 'loader',
-  SNOWFLAKE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:test',
-  SNOWFLAKE_ACCESS_URL: 'http://127.0.0.1:9',
-  SNOWFLAKE_STORAGE_ROLE_ARN: 'arn:aws:iam::123456789012:role/snowflake-integration',
-  INGEST_MODE: 'copy',
-};
+const ENV = { ...fakeSnowflakeEnv('http://127.0.0.1:9'), INGEST_MODE: 'copy' };
 
 const UPLOADED = new Date(Date.UTC(2024, 4, 3, 12, 0, 0));
 
@@ -169,6 +158,29 @@ describe('Snowflake ingest through the handler, statements executed', () => {
     const copy = fake.sql().slice(before).filter((s) => /^copy into/i.test(s));
     expect(copy).toHaveLength(1);
     expect(copy[0]).not.toMatch(/force/i);
+    expect((await live('transactions')).map((r) => r.customer_id)).toEqual(['C1', 'C2']);
+  });
+
+  it('hands a batch back when the COPY took the time, and the next delivery writes the landed lines without copying them again', async () => {
+    // Prepare: an invocation whose time runs out during the COPY (less than half the 60 s reserve left)
+    const delivery = event([TX_A]);
+    const start = fake.sql().length;
+    const copied = () => fake.sql().slice(start).some((q) => /^copy into/i.test(q));
+    const context = { getRemainingTimeInMillis: () => (copied() ? 20_000 : 200_000) } as unknown as Context;
+
+    // Act: the late delivery, then the record comes back
+    const late = await createIngest()(delivery, context);
+    const between = fake.sql().length;
+    const next = await createIngest()(delivery);
+
+    // Assess: nothing written the first time, the record failed back to SQS
+    expect(late.batchItemFailures).toEqual([{ itemIdentifier: delivery.Records[0]!.messageId }]);
+    expect(fake.sql().slice(start, between).filter((q) => /^insert all/i.test(q))).toEqual([]);
+    // the second: COPY skips the file it loaded (load metadata, no FORCE), the landed lines are written
+    // https://docs.snowflake.com/en/user-guide/data-load-considerations-load#load-metadata
+    expect(next.batchItemFailures).toEqual([]);
+    const copies = fake.sql().slice(between).filter((q) => /^copy into/i.test(q));
+    expect(copies.every((q) => !/force = true/i.test(q))).toBe(true);
     expect((await live('transactions')).map((r) => r.customer_id)).toEqual(['C1', 'C2']);
   });
 

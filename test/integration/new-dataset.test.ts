@@ -18,7 +18,7 @@ import { createS3Client, setS3Client } from '../../shared/storage/object-store';
 import { setWarehouse, warehouse } from '../../shared/warehouse';
 import { SnowflakeWarehouse } from '../../shared/warehouse/snowflake';
 import { FakeSnowflake } from '../support/fake-snowflake';
-import { fakeSnowflakeConfig, keyPairCredentials } from '../support/fake-snowflake/config';
+import { fakeSnowflakeConfig, fakeSnowflakeEnv, keyPairCredentials } from '../support/fake-snowflake/config';
 import { SnowflakeEngine } from '../support/fake-snowflake/engine';
 import { generateKeyPair } from '../support/fake-snowflake/keys';
 import { s3Record, sqsEvent, sqsRecordFor } from '../support/events';
@@ -113,17 +113,7 @@ it('renders its Snowflake DDL and load SQL, which load the same rows through the
   setLogSink(() => undefined);
   const fake = await FakeSnowflake.start({ account: 'TESTACCOUNT', user: 'LOADER', publicKeys: [key.publicKey] });
   const engine = await SnowflakeEngine.attach(fake);
-  Object.assign(process.env, {
-    STAGE: 'dev',
-    WAREHOUSE_ENGINE: 'snowflake',
-    LANDING_BUCKET: 'landing',
-    EXPORTS_BUCKET: 'exports',
-    SNOWFLAKE_ACCOUNT: 'testaccount',
-    SNOWFLAKE_USER: 'loader',
-    SNOWFLAKE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:test',
-    SNOWFLAKE_ACCESS_URL: fake.url,
-    SNOWFLAKE_STORAGE_ROLE_ARN: 'arn:aws:iam::123456789012:role/snowflake-integration',
-  });
+  Object.assign(process.env, fakeSnowflakeEnv(fake.url));
   resetConfig();
   const wh = new SnowflakeWarehouse(fakeSnowflakeConfig(fake, { user: 'loader', role: 'SP_LOADER' }), { credentials: keyPairCredentials(key) });
   try {
